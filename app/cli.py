@@ -1,0 +1,99 @@
+"""The ``moodplayer`` command: the window by default, plus headless subcommands.
+
+    moodplayer [--source S] [--kiosk] [--pin PIN] [--debug]     the player window
+    moodplayer analyze PATH [--json]                            readings for an image/folder/video
+    moodplayer eval --images DIR --labels CSV [...]             accuracy on a labelled face set
+    moodplayer watch [--source S] [--json]                      live mood in the terminal
+
+Every failure a person can fix is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import APP_NAME, __version__, logs
+from app.errors import ExitStatus, UserError
+
+log = logging.getLogger(__name__)
+
+# subcommand -> module in app.commands with add_arguments(parser) and run(args) -> int
+SUBCOMMANDS: dict[str, str] = {
+    "analyze": "Read the expressions in an image, a folder of images or a video.",
+    "eval": "Measure the expression model's accuracy on a labelled set of face images.",
+    "watch": "Follow the mood live from a camera, video or folder, in the terminal.",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moodplayer",
+        description=f"{APP_NAME}: music that follows your mood, read privately from your webcam.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose logging")
+    parser.add_argument(
+        "--source",
+        help="camera index, video file or image folder to watch instead of the configured camera",
+    )
+    parser.add_argument("--no-camera", action="store_true", help="start as a manual player")
+    parser.add_argument("--kiosk", action="store_true", help="full-screen unattended kiosk mode")
+    parser.add_argument("--pin", help="set the kiosk admin PIN (stored hashed)")
+    parser.add_argument(
+        "--settings", help="settings file to use instead of the one in the config folder"
+    )
+    parser.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="install the menu entry and icon for this user, then exit",
+    )
+    parser.add_argument(
+        "--supervised",
+        action="store_true",
+        help="run under a supervisor that restarts the app after a crash",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, summary in SUBCOMMANDS.items():
+        module = importlib.import_module(f"app.commands.{name}")
+        sub_parser = sub.add_parser(name, help=summary, description=summary)
+        module.add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    faulthandler.enable()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            if args.install_desktop:
+                from app import desktop
+
+                return desktop.install_for_user()
+            if args.supervised:
+                from app import supervisor
+
+                return supervisor.run_supervised(
+                    [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--supervised"]
+                )
+            logs.setup(debug=args.debug)
+            from app.ui import application
+
+            return application.run(args)
+        logs.setup(debug=args.debug, log_file=False)
+        module = importlib.import_module(f"app.commands.{args.command}")
+        return int(module.run(args))
+    except UserError as exc:
+        print(f"moodplayer: {exc}", file=sys.stderr)
+        return ExitStatus.ERROR
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

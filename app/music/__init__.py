@@ -1,0 +1,1 @@
+"""Music: playlists and the player engine. Plain Python, no Qt."""

@@ -1,0 +1,1 @@
+"""Perception: frames in, expression readings out. Plain Python, no Qt widgets."""
