@@ -51,5 +51,9 @@ music: $(STAMP)
 wheel: $(STAMP)
 	$(PIP) wheel --no-deps -w dist .
 
+# The menu entry and icon for this user (XDG_DATA_HOME), launching this checkout's venv.
+install-desktop: $(STAMP)
+	$(VENV)/bin/moodplayer --install-desktop
+
 clean:
 	rm -rf $(VENV) .cache dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,211 @@
+"""Kiosk mode rules, free of Qt: the admin PIN, the idle screen and cursor timing, allowed controls.
+
+The admin PIN is never stored in clear: ``hash_pin`` gives
+``pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`` (PBKDF2-HMAC-SHA256, random 16-byte salt) and
+``verify_pin`` compares in constant time. An empty stored hash means leaving kiosk mode is disabled
+(only stopping the process ends it). Everything that depends on time takes ``now`` from the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.errors import UserError
+from app.settings import KIOSK_CONTROLS, Settings
+
+log = logging.getLogger(__name__)
+
+PIN_SCHEME = "pbkdf2_sha256"
+PIN_ITERATIONS = 200_000
+PIN_MIN_DIGITS = 4
+PIN_MAX_DIGITS = 12
+
+# Failed PIN attempts allowed before the dialog locks; the lock starts here and doubles.
+PIN_FREE_ATTEMPTS = 3
+PIN_LOCK_S = 30.0
+PIN_LOCK_MAX_S = 300.0
+
+
+def check_pin_format(pin: str) -> None:
+    """Raise ``UserError`` unless ``pin`` is 4 to 12 digits (typed on the kiosk's keypad)."""
+    if not (pin.isascii() and pin.isdigit() and PIN_MIN_DIGITS <= len(pin) <= PIN_MAX_DIGITS):
+        raise UserError(
+            f"The kiosk PIN must be {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (0-9); "
+            "choose another, e.g. --pin 4711."
+        )
+
+
+def hash_pin(pin: str, *, iterations: int = PIN_ITERATIONS, salt: bytes | None = None) -> str:
+    """The stored form of ``pin``: ``pbkdf2_sha256$iterations$salt$hash`` (hex)."""
+    salt = secrets.token_bytes(16) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return f"{PIN_SCHEME}${iterations}${salt.hex()}${digest.hex()}"
+
+
+def exit_enabled(stored: str) -> bool:
+    """Whether a PIN can end kiosk mode at all (an empty stored hash disables leaving)."""
+    return bool(stored.strip())
+
+
+def verify_pin(pin: str, stored: str) -> bool:
+    """True when ``pin`` matches ``stored``; False for an empty or unreadable stored hash."""
+    if not exit_enabled(stored):
+        return False
+    try:
+        scheme, iterations_text, salt_hex, digest_hex = stored.strip().split("$")
+        iterations = int(iterations_text)
+        salt = bytes.fromhex(salt_hex)
+        expected = bytes.fromhex(digest_hex)
+    except ValueError:
+        log.warning("kiosk.pin_hash is not a PIN hash MoodPlayer understands; set the PIN again")
+        return False
+    if scheme != PIN_SCHEME or not 1 <= iterations <= 10_000_000 or not expected:
+        log.warning("kiosk.pin_hash uses an unknown scheme %r; set the PIN again", scheme)
+        return False
+    actual = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return hmac.compare_digest(actual, expected)
+
+
+def apply_pin_argument(settings: Settings, pin: str | None) -> bool:
+    """Apply ``--pin``: store the hash of ``pin`` in ``settings.kiosk.pin_hash``.
+
+    ``None`` (option not given) changes nothing; an empty string clears the hash, which disables
+    leaving kiosk mode. Returns True when the settings changed (the caller saves them). A PIN that
+    is not 4 to 12 digits raises ``UserError``.
+    """
+    if pin is None:
+        return False
+    if pin == "":
+        settings.kiosk.pin_hash = ""
+        log.info("kiosk admin PIN cleared: leaving kiosk mode is disabled")
+        return True
+    check_pin_format(pin)
+    settings.kiosk.pin_hash = hash_pin(pin)
+    log.info("kiosk admin PIN set (stored hashed)")
+    return True
+
+
+class PinResult(enum.Enum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    LOCKED = "locked"  # too many wrong tries: wait before the next one
+    DISABLED = "disabled"  # no PIN is set: leaving kiosk mode is disabled
+
+
+@dataclass(frozen=True)
+class PinAnswer:
+    result: PinResult
+    # Seconds until the next try is allowed (0 when not locked).
+    wait_s: float = 0.0
+
+
+class PinGate:
+    """Checks PIN attempts and slows down guessing: after 3 wrong tries a lock of 30 s, doubling
+    with every further wrong try up to 5 minutes. A right PIN resets the count."""
+
+    def __init__(self, stored: str) -> None:
+        self._stored = stored
+        self._failures = 0
+        self._locked_until = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return exit_enabled(self._stored)
+
+    @property
+    def failures(self) -> int:
+        return self._failures
+
+    def wait_s(self, now: float) -> float:
+        return max(0.0, self._locked_until - now)
+
+    def attempt(self, pin: str, now: float) -> PinAnswer:
+        if not self.enabled:
+            return PinAnswer(PinResult.DISABLED)
+        wait = self.wait_s(now)
+        if wait > 0:
+            return PinAnswer(PinResult.LOCKED, wait)
+        if verify_pin(pin, self._stored):
+            self._failures = 0
+            self._locked_until = 0.0
+            log.info("kiosk: admin PIN accepted")
+            return PinAnswer(PinResult.ACCEPTED)
+        self._failures += 1
+        log.warning("kiosk: wrong admin PIN (%d wrong in a row)", self._failures)
+        extra = self._failures - PIN_FREE_ATTEMPTS
+        if extra >= 0:
+            lock = min(PIN_LOCK_MAX_S, PIN_LOCK_S * 2.0 ** min(extra, 16))
+            self._locked_until = now + lock
+            return PinAnswer(PinResult.LOCKED, lock)
+        return PinAnswer(PinResult.REFUSED)
+
+
+class IdleTracker:
+    """Active while someone looks at the screen; idle after ``idle_after_s`` with no face.
+
+    The time the tracker starts counts as the last face seen, so an empty room turns idle after
+    ``idle_after_s`` too. A face makes it active again at once.
+    """
+
+    def __init__(self, idle_after_s: float, now: float) -> None:
+        self.idle_after_s = idle_after_s
+        self._last_face = now
+        self._idle = False
+
+    @property
+    def idle(self) -> bool:
+        return self._idle
+
+    def update(self, face_present: bool, now: float) -> bool:
+        """Take one observation; returns True when the idle state changed."""
+        if face_present:
+            self._last_face = now
+        idle = not face_present and now - self._last_face >= self.idle_after_s
+        changed = idle != self._idle
+        if changed:
+            log.info("kiosk: %s", "idle (no face)" if idle else "active (face seen)")
+        self._idle = idle
+        return changed
+
+
+class CursorTimer:
+    """The pointer hides after ``hide_after_s`` without mouse or touch activity."""
+
+    def __init__(self, hide_after_s: float, now: float) -> None:
+        self.hide_after_s = hide_after_s
+        self._last_activity = now
+        self._hidden = False
+
+    @property
+    def hidden(self) -> bool:
+        return self._hidden
+
+    def activity(self, now: float) -> bool:
+        """The pointer moved or the screen was touched; returns True when the cursor reappears."""
+        self._last_activity = now
+        changed = self._hidden
+        self._hidden = False
+        return changed
+
+    def update(self, now: float) -> bool:
+        """Time passes; returns True when the cursor should now be hidden (once)."""
+        hide = now - self._last_activity >= self.hide_after_s
+        changed = hide and not self._hidden
+        self._hidden = self._hidden or hide
+        return changed
+
+
+def allowed_controls(names: Iterable[str]) -> frozenset[str]:
+    """The known kiosk controls among ``names`` (``play_pause``, ``skip``, ``volume``,
+    ``playlist``); unknown names are ignored with a log line."""
+    wanted = set(names)
+    unknown = wanted - set(KIOSK_CONTROLS)
+    if unknown:
+        log.warning("kiosk: ignoring unknown controls %s", ", ".join(sorted(unknown)))
+    return frozenset(wanted & set(KIOSK_CONTROLS))

@@ -1,0 +1,178 @@
+"""The supervisor restarts a crashing child with backoff, logs why, and stops when asked."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from app import supervisor
+from app.supervisor import Backoff, Supervisor
+
+# Crashes with exit code 3, then is killed by SIGKILL, then exits 0 (a counter file keeps count).
+CRASH_TWICE = r"""
+import os, pathlib, signal, sys
+counter = pathlib.Path(sys.argv[1])
+n = int(counter.read_text()) if counter.exists() else 0
+counter.write_text(str(n + 1))
+if n == 0:
+    print("Traceback: first boom", file=sys.stderr)
+    sys.exit(3)
+if n == 1:
+    print("second boom", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+print("fine now", file=sys.stderr)
+"""
+
+
+class FakeClock:
+    """Every reading is 10 s after the previous one, so each child run 'lasts' 10 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 10.0
+        return self.now
+
+
+def test_restarts_a_child_that_crashes_twice_then_exits_ok(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    counter = tmp_path / "runs"
+    sleeps: list[float] = []
+    caplog.set_level(logging.INFO, logger="app.supervisor")
+    code = supervisor.run_supervised(
+        [],
+        command=[sys.executable, "-c", CRASH_TWICE, str(counter)],
+        sleep=sleeps.append,
+        clock=FakeClock(),
+        configure_logging=False,
+        quiet=True,
+    )
+    assert code == 0
+    assert counter.read_text() == "3"
+    assert sleeps == [1.0, 2.0]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    assert "exit code 3" in errors[0]
+    assert "Traceback: first boom" in errors[0]
+    assert "killed by signal SIGKILL (9)" in errors[1]
+    assert "second boom" in errors[1]
+    assert "not restarting" in caplog.text
+
+
+def test_supervisor_records_crash_reasons(tmp_path: Path) -> None:
+    counter = tmp_path / "runs"
+    sup = Supervisor(
+        [sys.executable, "-c", CRASH_TWICE, str(counter)], sleep=lambda s: None, clock=FakeClock()
+    )
+    assert sup.run() == 0
+    assert sup.restarts == 2
+    assert [reason for reason, _ in sup.crashes] == [
+        "exit code 3",
+        "killed by signal SIGKILL (9)",
+    ]
+    assert sup.crashes[0][1] == ["Traceback: first boom"]
+
+
+@pytest.mark.parametrize("code", [2, 130])
+def test_final_exit_codes_are_not_restarted(code: int) -> None:
+    sleeps: list[float] = []
+    sup = Supervisor([sys.executable, "-c", f"raise SystemExit({code})"], sleep=sleeps.append)
+    assert sup.run() == code
+    assert sleeps == []
+    assert sup.restarts == 0
+
+
+def test_missing_program_is_an_error_not_a_loop(caplog: pytest.LogCaptureFixture) -> None:
+    sup = Supervisor(["/nonexistent/moodplayer"], sleep=lambda s: None)
+    assert sup.run() == 1
+    assert "cannot start the app" in caplog.text
+
+
+def test_backoff_doubles_to_a_minute_and_resets_after_good_run() -> None:
+    backoff = Backoff()
+    delays = [backoff.delay(ran_for=2.0) for _ in range(9)]
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert backoff.delay(ran_for=299.0) == 60
+    assert backoff.delay(ran_for=300.0) == 1
+    assert backoff.delay(ran_for=1.0) == 2
+
+
+def test_stop_request_forwards_signal_and_ends(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    script = (
+        f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); "
+        "[time.sleep(0.05) for _ in range(2000)]"
+    )
+    sup = Supervisor([sys.executable, "-c", script], sleep=lambda s: None)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(sup.run()))
+    thread.start()
+    try:
+        while not started.exists() and thread.is_alive():
+            threading.Event().wait(0.01)
+        sup.request_stop(signal.SIGTERM)
+    finally:
+        thread.join(30)
+    assert result == [0]
+    assert sup.restarts == 0
+
+
+def test_sigterm_to_supervisor_is_forwarded_and_handlers_restored(tmp_path: Path) -> None:
+    # The child sends SIGTERM to its parent (the supervisor, in this test process) and waits to be
+    # terminated in turn: the supervisor must forward it, not restart the child, and return 0.
+    script = (
+        "import os, signal, time; os.kill(os.getppid(), signal.SIGTERM); "
+        "[time.sleep(0.05) for _ in range(2000)]"
+    )
+    before = signal.getsignal(signal.SIGTERM)
+    sleeps: list[float] = []
+    code = supervisor.run_supervised(
+        [],
+        command=[sys.executable, "-c", script],
+        sleep=sleeps.append,
+        configure_logging=False,
+        quiet=True,
+    )
+    assert code == 0
+    assert sleeps == []
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_describe_exit() -> None:
+    assert supervisor.describe_exit(1) == "exit code 1"
+    assert supervisor.describe_exit(-11) == "killed by signal SIGSEGV (11)"
+
+
+def test_default_command_runs_this_app() -> None:
+    assert supervisor.default_command(["--kiosk"]) == [sys.executable, "-m", "app", "--kiosk"]
+
+
+def test_example_systemd_unit_restarts_on_failure_only() -> None:
+    from app import paths
+
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in (paths.assets_dir() / "moodplayer.service").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"not key=value: {line!r}"
+        current[key] = value
+    assert set(sections) == {"Unit", "Service", "Install"}
+    service = sections["Service"]
+    assert service["Restart"] == "on-failure"
+    assert service["ExecStart"].split()[-1] == "--kiosk"
+    assert "--supervised" not in service["ExecStart"]
+    assert service["RestartPreventExitStatus"] == "2"
+    assert sections["Install"]["WantedBy"] == "graphical-session.target"
