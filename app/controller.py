@@ -1,0 +1,246 @@
+"""What plays: follows the voted mood (AUTO) or the listener's choice (MANUAL).
+
+- AUTO: a mood change maps to a playlist through ``settings.mapping()`` (strategy match/lift plus
+  the user's edits). With ``music.switch == "now"`` the player fades (``music.fade_s``) to it at
+  once; with ``"track_end"`` the switch waits until the current track ends (``pending`` shows it).
+  Before any mood is known, AUTO plays the playlist mapped to "neutral" (or the first playlist).
+  A mood whose playlist does not exist is logged and the current playlist keeps playing.
+- MANUAL: ``select(name)``, ``next_playlist()``, ``previous_playlist()``; moods are still recorded
+  (``mood``) but do not change the music. ``set_auto()`` goes back to the voted mood's playlist.
+- Each playlist's (track index, position) is remembered when leaving it, and restored when coming
+  back, so a mood that returns resumes its music where it was.
+
+Plain Python (no Qt): the UI calls ``tick()`` from its timer and reads the properties.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from app.errors import UserError
+from app.music.library import Library, Playlist, Track
+from app.music.player import Player, PlayerState, RepeatMode
+from app.settings import DEFAULT_PLAYLISTS, Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+AUTO_LABEL = "Auto"
+
+
+class ControlMode(enum.Enum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class Controller:
+    def __init__(
+        self,
+        player: Player,
+        library: Library | Mapping[str, Playlist],
+        settings: Settings,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.player = player
+        self.settings = settings
+        self._clock = clock
+        self._playlists: dict[str, Playlist] = {}
+        self._mode = ControlMode.AUTO
+        self._mood: str | None = None
+        self._pending: str | None = None
+        self._resume: dict[str, tuple[int, float]] = {}
+        self._started = False
+        self.set_library(library)
+        player.set_volume(settings.music.volume)
+        player.set_muted(settings.music.muted)
+        player.repeat = RepeatMode(settings.music.repeat)
+        player.shuffle = settings.music.shuffle
+        player.on_track_end = self._on_track_end
+
+    # ---- what the UI shows ---------------------------------------------------------------------
+
+    @property
+    def mode(self) -> ControlMode:
+        return self._mode
+
+    @property
+    def mood(self) -> str | None:
+        """The last voted mood (expression name), None before the first vote."""
+        return self._mood
+
+    @property
+    def playlist_name(self) -> str | None:
+        playlist = self.player.playlist
+        return playlist.name if playlist is not None else None
+
+    @property
+    def pending(self) -> str | None:
+        """The playlist AUTO will switch to when the current track ends (``track_end``)."""
+        return self._pending
+
+    def playlist_names(self) -> list[str]:
+        """Playlists in a stable order: the default mood playlists first, then by name."""
+        rank = {name: i for i, name in enumerate(DEFAULT_PLAYLISTS)}
+        return sorted(self._playlists, key=lambda n: (rank.get(n, len(rank)), n.casefold()))
+
+    def playlist_for(self, mood: str | None) -> str | None:
+        """The playlist the mapping gives ``mood`` (None = no mood yet: "neutral"), if it exists."""
+        mapping = self.settings.mapping()
+        name = mapping.get(mood or "neutral")
+        if name in self._playlists:
+            return name
+        if mood is None:
+            names = self.playlist_names()
+            return names[0] if names else None
+        return None
+
+    def resume_point(self, name: str) -> tuple[int, float] | None:
+        """(track index, seconds) remembered for playlist ``name``."""
+        return self._resume.get(name)
+
+    # ---- commands ------------------------------------------------------------------------------
+
+    def set_library(self, library: Library | Mapping[str, Playlist]) -> None:
+        """Use a (re-)scanned library; remembered positions of vanished playlists are dropped."""
+        if isinstance(library, Library):
+            playlists = library.playlists or library.scan()
+        else:
+            playlists = dict(library)
+        self._playlists = dict(playlists)
+        self._resume = {k: v for k, v in self._resume.items() if k in self._playlists}
+        if not self._playlists:
+            log.warning("no playlists found")
+
+    def start(self) -> None:
+        """Begin playing: the last selection if it still exists, else AUTO's playlist."""
+        self._started = True
+        last = self.settings.window.last_selection
+        if last != AUTO_LABEL and last in self._playlists:
+            self.select(last)
+        else:
+            self._mode = ControlMode.AUTO
+            self._apply_auto(fade=0.0)
+
+    def on_mood(self, mood: str | None, now: float | None = None) -> None:
+        """The voter settled on ``mood``; in AUTO the music follows."""
+        if mood == self._mood:
+            return
+        log.info("mood %s -> %s", self._mood, mood)
+        self._mood = mood
+        if self._mode is ControlMode.AUTO and self._started and mood is not None:
+            self._follow(mood)
+
+    def select(self, name: str) -> None:
+        """Manual override: play ``name`` (resuming where it was) until ``set_auto()``."""
+        if name not in self._playlists:
+            raise UserError(f"There is no playlist called “{name}”; choose one from the list.")
+        self._started = True
+        self._set_mode(ControlMode.MANUAL, f"selected {name}")
+        self._pending = None
+        self._switch_to(name, fade=self.settings.music.fade_s)
+        self.settings.window.last_selection = name
+
+    def set_auto(self) -> None:
+        """Back to following the mood: switch now to the voted mood's playlist."""
+        self._started = True
+        self._set_mode(ControlMode.AUTO, "auto")
+        self.settings.window.last_selection = AUTO_LABEL
+        self._apply_auto(fade=self.settings.music.fade_s)
+
+    def next_playlist(self) -> None:
+        self._step_playlist(+1)
+
+    def previous_playlist(self) -> None:
+        self._step_playlist(-1)
+
+    def tick(self, now: float | None = None) -> None:
+        """Called by the UI timer: start if needed, let the player notice track ends and fades."""
+        if not self._started:
+            self.start()
+        self.player.poll(self._clock() if now is None else now)
+
+    # ---- internals -----------------------------------------------------------------------------
+
+    def _set_mode(self, mode: ControlMode, reason: str) -> None:
+        if mode is not self._mode:
+            log.info("control: %s -> %s (%s)", self._mode.value, mode.value, reason)
+            self._mode = mode
+
+    def _apply_auto(self, fade: float) -> None:
+        self._pending = None
+        target = self.playlist_for(self._mood)
+        if target is None:
+            log.warning("mood %r maps to no existing playlist; keeping the current one", self._mood)
+            if self.player.playlist is None:
+                target = self.playlist_for(None)
+            if target is None:
+                return
+        self._switch_to(target, fade=fade)
+
+    def _follow(self, mood: str) -> None:
+        target = self.playlist_for(mood)
+        if target is None:
+            wanted = self.settings.mapping().get(mood)
+            log.warning(
+                "mood %s maps to playlist %r, which does not exist; keeping %r",
+                mood,
+                wanted,
+                self.playlist_name,
+            )
+            return
+        if target == self.playlist_name and self.player.state is not PlayerState.ERROR:
+            self._pending = None
+            return
+        if self.settings.music.switch == "track_end" and self.player.state is PlayerState.PLAYING:
+            log.info("mood %s: %s will play when this track ends", mood, target)
+            self._pending = target
+            return
+        self._switch_to(target, fade=self.settings.music.fade_s)
+
+    def _on_track_end(self, track: Track) -> bool:
+        """Player hook: apply a deferred AUTO switch instead of moving to the next track."""
+        if self._pending is None or self._mode is not ControlMode.AUTO:
+            self._pending = None
+            return False
+        target, self._pending = self._pending, None
+        if target not in self._playlists or target == self.playlist_name:
+            return False
+        # The finished track's playlist resumes at its next track when we come back.
+        self._remember(finished=True)
+        self._switch_to(target, fade=0.0, remember=False)
+        return True
+
+    def _remember(self, finished: bool = False) -> None:
+        playlist = self.player.playlist
+        if playlist is None or not playlist.tracks:
+            return
+        if finished:
+            entry = ((self.player.index + 1) % len(playlist.tracks), 0.0)
+        else:
+            entry = (self.player.index, self.player.position)
+        self._resume[playlist.name] = entry
+        log.debug("remember %s at track %d, %.1f s", playlist.name, *entry)
+
+    def _switch_to(self, name: str, fade: float, remember: bool = True) -> None:
+        if name == self.playlist_name and self.player.state in (
+            PlayerState.PLAYING,
+            PlayerState.PAUSED,
+        ):
+            return
+        if remember:
+            self._remember()
+        index, position = self._resume.get(name, (0, 0.0))
+        log.info("switching to %s (track %d, %.1f s, fade %.1f s)", name, index, position, fade)
+        self.player.set_playlist(self._playlists[name], index=index, position=position, fade=fade)
+
+    def _step_playlist(self, direction: int) -> None:
+        names = self.playlist_names()
+        if not names:
+            return
+        current = self.playlist_name
+        at = names.index(current) if current in names else (-1 if direction > 0 else 0)
+        self.select(names[(at + direction) % len(names)])

@@ -1,0 +1,276 @@
+"""The sound card behind a small interface: ``PygameOutput`` for real, ``FakeOutput`` for tests.
+
+The player owns one output and is the only thing that talks to it. Every method returns at once;
+``fadeout`` starts a fade that the mixer carries out on its own thread.
+
+``PygameOutput`` initialises ``pygame.mixer`` lazily, on the first ``load``. When there is no audio
+device the init fails with ``AudioDeviceError`` (a ``AudioError``); the next ``load`` tries again,
+so plugging in a headset and pressing play is enough to recover.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+# The mixer's output format: CD rate, 16-bit, stereo, ~46 ms buffer.
+MIXER_FREQUENCY = 44100
+MIXER_CHANNELS = 2
+MIXER_BUFFER = 2048
+
+
+class AudioError(Exception):
+    """A file could not be loaded or played; the message says why."""
+
+
+class AudioDeviceError(AudioError):
+    """The audio device itself is unavailable (no sound card, device busy)."""
+
+
+class SeekUnsupported(AudioError):
+    """Raised by ``play`` after it fell back to playing from the start (the sound is playing)."""
+
+
+class AudioOutput(Protocol):
+    """What the player needs from a sound output. All calls return at once."""
+
+    def load(self, path: Path) -> None:
+        """Open ``path`` for playing (replaces what was loaded). Raises ``AudioError``."""
+
+    def play(self, start: float = 0.0, fade_ms: int = 0) -> None:
+        """Play the loaded file from ``start`` seconds, fading in over ``fade_ms``."""
+
+    def pause(self) -> None: ...
+
+    def unpause(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def set_volume(self, volume: float) -> None:
+        """0.0 (silent) .. 1.0 (full)."""
+
+    def busy(self) -> bool:
+        """True while the loaded file is sounding (False when paused, stopped or at its end)."""
+
+    def fadeout(self, ms: int) -> None:
+        """Fade the current sound to silence over ``ms`` and stop; returns at once."""
+
+
+class PygameOutput:
+    """``pygame.mixer.music``; the mixer is opened on first use and re-tried after a failure."""
+
+    def __init__(
+        self,
+        frequency: int = MIXER_FREQUENCY,
+        channels: int = MIXER_CHANNELS,
+        buffer: int = MIXER_BUFFER,
+    ) -> None:
+        self._frequency = frequency
+        self._channels = channels
+        self._buffer = buffer
+        self._ready = False
+        self._volume = 1.0
+        self._pygame: Any = None
+
+    def _mixer(self) -> Any:
+        if self._ready:
+            return self._pygame.mixer
+        try:
+            import pygame
+        except ImportError as exc:  # pragma: no cover - pygame is a dependency
+            raise AudioDeviceError(f"pygame is not installed ({exc})") from exc
+        self._pygame = pygame
+        try:
+            pygame.mixer.init(
+                frequency=self._frequency, size=-16, channels=self._channels, buffer=self._buffer
+            )
+        except pygame.error as exc:
+            raise AudioDeviceError(f"No audio device could be opened ({exc}).") from exc
+        self._ready = True
+        pygame.mixer.music.set_volume(self._volume)
+        log.info("audio mixer ready: %s", pygame.mixer.get_init())
+        return pygame.mixer
+
+    def load(self, path: Path) -> None:
+        mixer = self._mixer()
+        try:
+            mixer.music.load(str(path))
+        except (self._pygame.error, OSError, ValueError) as exc:
+            raise AudioError(f"cannot load {path.name}: {exc}") from exc
+
+    def play(self, start: float = 0.0, fade_ms: int = 0) -> None:
+        if not self._ready:
+            raise AudioDeviceError("No audio device is open.")
+        music = self._pygame.mixer.music
+        try:
+            music.play(loops=0, start=max(0.0, start), fade_ms=max(0, fade_ms))
+        except self._pygame.error as exc:
+            if start <= 0.0:
+                raise AudioError(f"cannot play: {exc}") from exc
+            # Some formats cannot seek: play from the start rather than not at all.
+            log.warning("cannot start at %.1f s (%s); playing from the start", start, exc)
+            try:
+                music.play(loops=0, start=0.0, fade_ms=max(0, fade_ms))
+            except self._pygame.error as exc2:
+                raise AudioError(f"cannot play: {exc2}") from exc2
+            raise SeekUnsupported(str(exc)) from exc
+
+    def pause(self) -> None:
+        if self._ready:
+            self._pygame.mixer.music.pause()
+
+    def unpause(self) -> None:
+        if self._ready:
+            self._pygame.mixer.music.unpause()
+
+    def stop(self) -> None:
+        if self._ready:
+            self._pygame.mixer.music.stop()
+
+    def set_volume(self, volume: float) -> None:
+        self._volume = min(1.0, max(0.0, volume))
+        if self._ready:
+            self._pygame.mixer.music.set_volume(self._volume)
+
+    def busy(self) -> bool:
+        return bool(self._ready and self._pygame.mixer.music.get_busy())
+
+    def fadeout(self, ms: int) -> None:
+        if self._ready:
+            self._pygame.mixer.music.fadeout(max(0, ms))
+
+    def close(self) -> None:
+        """Release the audio device (the next ``load`` opens it again)."""
+        if self._ready:
+            self._pygame.mixer.music.stop()
+            self._pygame.mixer.quit()
+            self._ready = False
+
+
+@dataclass
+class FakeOutput:
+    """An output for tests: records what it was told and ends tracks by an injected clock.
+
+    ``durations`` gives a file's length in seconds (``default_duration`` otherwise); files in
+    ``failing`` raise ``AudioError`` on ``load``; ``device_ok=False`` makes every ``load`` raise
+    ``AudioDeviceError``. ``calls`` lists ``(method, args...)`` in order. ``position()`` is where
+    the fake "sound" is now, and ``volume`` the level it was last given.
+    """
+
+    clock: Clock = time.monotonic
+    durations: dict[Path, float] = field(default_factory=dict)
+    default_duration: float = 180.0
+    failing: set[Path] = field(default_factory=set)
+    device_ok: bool = True
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    loaded: Path | None = None
+    volume: float = 1.0
+    paused: bool = False
+    fade_ms: int = 0
+    _playing: bool = False
+    _start_pos: float = 0.0
+    _started_at: float = 0.0
+    _fade_end: float | None = None
+
+    @classmethod
+    def with_tracks(cls, clock: Clock, tracks: Iterable[tuple[Path, float]]) -> FakeOutput:
+        return cls(clock=clock, durations=dict(tracks))
+
+    def _duration(self) -> float:
+        if self.loaded is None:
+            return 0.0
+        return self.durations.get(self.loaded, self.default_duration)
+
+    def position(self) -> float:
+        """Seconds into the loaded file that the fake sound has reached."""
+        if not self._playing:
+            return self._start_pos
+        return min(self._duration(), self._start_pos + self.clock() - self._started_at)
+
+    def load(self, path: Path) -> None:
+        self.calls.append(("load", path))
+        if not self.device_ok:
+            raise AudioDeviceError("No audio device could be opened (fake).")
+        self._playing = False
+        self.paused = False
+        self._fade_end = None
+        if path in self.failing:
+            self.loaded = None
+            raise AudioError(f"cannot load {path.name}: fake failure")
+        self.loaded = path
+
+    def play(self, start: float = 0.0, fade_ms: int = 0) -> None:
+        self.calls.append(("play", start, fade_ms))
+        if self.loaded is None:
+            raise AudioError("nothing loaded")
+        self._start_pos = max(0.0, start)
+        self._started_at = self.clock()
+        self._playing = True
+        self.paused = False
+        self.fade_ms = fade_ms
+        self._fade_end = None
+
+    def pause(self) -> None:
+        self.calls.append(("pause",))
+        if self._playing and not self.paused:
+            self._start_pos = self.position()
+            self._playing = False
+            self.paused = True
+
+    def unpause(self) -> None:
+        self.calls.append(("unpause",))
+        if self.paused:
+            self._started_at = self.clock()
+            self._playing = True
+            self.paused = False
+
+    def stop(self) -> None:
+        self.calls.append(("stop",))
+        self._playing = False
+        self.paused = False
+        self._start_pos = 0.0
+        self._fade_end = None
+
+    def set_volume(self, volume: float) -> None:
+        self.calls.append(("set_volume", volume))
+        self.volume = min(1.0, max(0.0, volume))
+
+    def busy(self) -> bool:
+        if not self._playing or self.paused:
+            return False
+        now = self.clock()
+        if self._fade_end is not None and now >= self._fade_end:
+            self._playing = False
+            return False
+        return self._start_pos + now - self._started_at < self._duration()
+
+    def fadeout(self, ms: int) -> None:
+        self.calls.append(("fadeout", ms))
+        if self._playing:
+            self._fade_end = self.clock() + ms / 1000.0
+
+    def names(self) -> list[str]:
+        """The method names called, in order (handy in assertions)."""
+        return [str(call[0]) for call in self.calls]
+
+
+class ManualClock:
+    """A clock for tests and scripted runs: time moves only when told (``advance``)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now

@@ -1,0 +1,461 @@
+"""The player: one playlist at a time on an ``AudioOutput``, driven by commands and ``poll()``.
+
+Nothing here blocks. The UI calls ``poll()`` every ~250 ms; it notices the end of a track (the
+output is no longer busy), finishes a fade between playlists, and re-tries a missing audio device.
+
+- Position is tracked here from the injected clock (pygame's ``get_pos()`` ignores seeking).
+- ``previous()`` restarts the track when more than ``RESTART_AFTER`` seconds have played.
+- Repeat ALL (the default) loops the playlist forever; ONE repeats the track; OFF stops after the
+  last track (and ``next()`` on the last track stops too).
+- Shuffle plays a fresh permutation each cycle, so every track plays once before any repeats, and
+  the first track of a cycle is never the last one of the previous cycle.
+- ``set_playlist(..., fade=s)`` while playing fades the old track out over ``s`` seconds, then
+  starts the new one with an ``s`` fade-in; ``fade=0`` cuts. A command during the fade finishes it
+  at once.
+- A file that fails to load or play is skipped with a logged reason and the next one plays; when
+  nothing in the playlist plays the state becomes ERROR with a message in ``.error``. A missing
+  audio device is ERROR too; ``play()`` (or ``poll()`` every ``DEVICE_RETRY_S``) tries again.
+- ``on_track_end(track) -> bool``: called when a track ends by itself, before the player moves on;
+  returning True means the caller took over (the controller switches playlist at a track end).
+
+All state changes go through ``_set_state``, which logs them.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.music.audio import AudioDeviceError, AudioError, AudioOutput, SeekUnsupported
+from app.music.library import Playlist, Track
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+RESTART_AFTER = 3.0
+DEVICE_RETRY_S = 5.0
+
+
+class PlayerState(enum.Enum):
+    STOPPED = "stopped"
+    PLAYING = "playing"
+    PAUSED = "paused"
+    ERROR = "error"
+
+
+class RepeatMode(enum.Enum):
+    ALL = "all"
+    ONE = "one"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class _Switch:
+    """A playlist change waiting for the old track's fade-out to finish."""
+
+    until: float
+    fade_in_ms: int
+    play: bool
+
+
+class Player:
+    def __init__(
+        self,
+        output: AudioOutput,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._output = output
+        self._clock = clock
+        self._rng = rng if rng is not None else random.Random()
+        self._state = PlayerState.STOPPED
+        self._playlist: Playlist | None = None
+        self._order: list[int] = []
+        self._cursor = 0
+        self._failed: set[int] = set()
+        # Position bookkeeping: while sounding, position = _base + (clock - _since).
+        self._base = 0.0
+        self._since: float | None = None
+        # True when the loaded file must be started with output.play() (not unpause()).
+        self._needs_start = True
+        self._volume = 1.0
+        self._muted = False
+        self._repeat = RepeatMode.ALL
+        self._shuffle = False
+        self._switch: _Switch | None = None
+        self._retry_at: float | None = None
+        self.error: str | None = None
+        self.on_track_end: Callable[[Track], bool] | None = None
+        self._output.set_volume(self._volume)
+
+    # ---- read-only views -------------------------------------------------------------------
+
+    @property
+    def state(self) -> PlayerState:
+        return self._state
+
+    @property
+    def playlist(self) -> Playlist | None:
+        return self._playlist
+
+    @property
+    def index(self) -> int:
+        """Index of the current track in ``playlist.tracks``."""
+        return self._order[self._cursor] if self._order else 0
+
+    @property
+    def current(self) -> Track | None:
+        if self._playlist is None or not self._playlist.tracks:
+            return None
+        return self._playlist.tracks[self.index]
+
+    @property
+    def duration(self) -> float:
+        track = self.current
+        return track.duration if track is not None else 0.0
+
+    @property
+    def position(self) -> float:
+        """Seconds into the current track."""
+        position = self._base
+        if self._since is not None and self._switch is None:
+            position += max(0.0, self._clock() - self._since)
+        duration = self.duration
+        return min(position, duration) if duration > 0 else position
+
+    @property
+    def volume(self) -> float:
+        return self._volume
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    @property
+    def repeat(self) -> RepeatMode:
+        return self._repeat
+
+    @repeat.setter
+    def repeat(self, mode: RepeatMode | str) -> None:
+        self._repeat = RepeatMode(mode)
+        log.info("repeat: %s", self._repeat.value)
+
+    @property
+    def shuffle(self) -> bool:
+        return self._shuffle
+
+    @shuffle.setter
+    def shuffle(self, on: bool) -> None:
+        if bool(on) == self._shuffle:
+            return
+        self._shuffle = bool(on)
+        current = self.index
+        self._order = self._new_order(first=current)
+        self._cursor = 0 if self._shuffle else current
+        log.info("shuffle: %s", "on" if self._shuffle else "off")
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The play order of this cycle (track indices)."""
+        return tuple(self._order)
+
+    # ---- commands --------------------------------------------------------------------------
+
+    def set_playlist(
+        self,
+        playlist: Playlist,
+        index: int = 0,
+        position: float = 0.0,
+        fade: float = 0.0,
+        play: bool = True,
+    ) -> None:
+        """Make ``playlist`` current at ``index``/``position``; fade over ``fade`` s if playing."""
+        was_sounding = self._state is PlayerState.PLAYING and self._switch is None
+        self._settle()
+        self._playlist = playlist
+        self._failed = set()
+        self.error = None
+        self._retry_at = None
+        count = len(playlist.tracks)
+        if count == 0:
+            self._order, self._cursor = [], 0
+            self._output.stop()
+            self._fail(f"The playlist “{playlist.name}” has no tracks.")
+            return
+        index = index if 0 <= index < count else 0
+        self._order = self._new_order(first=index)
+        self._cursor = 0 if self._shuffle else index
+        track = playlist.tracks[index]
+        if position < 0 or (track.duration > 0 and position >= track.duration - 0.5):
+            position = 0.0
+        log.info(
+            "playlist %r (%d tracks) at track %d, %.1f s, fade %.1f s",
+            playlist.name,
+            count,
+            index,
+            position,
+            fade,
+        )
+        if fade > 0 and was_sounding and self._output.busy():
+            fade_ms = int(fade * 1000)
+            self._output.fadeout(fade_ms)
+            self._switch = _Switch(self._clock() + fade, fade_ms, play)
+            self._base, self._since = position, None
+            return
+        self._output.stop()
+        self._begin(position, play=play)
+
+    def play(self) -> None:
+        self._settle()
+        if self._playlist is None or not self._order:
+            log.info("play: no playlist")
+            return
+        if self._state is PlayerState.PLAYING:
+            return
+        if self._state is PlayerState.ERROR:
+            self.error = None
+            self._failed = set()
+            self._retry_at = None
+            self._begin(self._base, play=True)
+            return
+        if self._state is PlayerState.PAUSED and not self._needs_start:
+            self._output.unpause()
+            self._since = self._clock()
+            self._set_state(PlayerState.PLAYING, "unpause")
+            return
+        self._begin(self._base, play=True)
+
+    def pause(self) -> None:
+        self._settle()
+        if self._state is not PlayerState.PLAYING:
+            return
+        self._base = self.position
+        self._since = None
+        self._output.pause()
+        self._set_state(PlayerState.PAUSED, "pause")
+
+    def toggle(self) -> None:
+        if self._state is PlayerState.PLAYING:
+            self.pause()
+        else:
+            self.play()
+
+    def stop(self) -> None:
+        self._settle()
+        self._output.stop()
+        self._base, self._since = 0.0, None
+        self._needs_start = True
+        if self._state is not PlayerState.ERROR:
+            self._set_state(PlayerState.STOPPED, "stop")
+
+    def next(self) -> None:
+        """The next track (wraps, except with repeat OFF where the last track's next stops)."""
+        self._settle()
+        if not self._order:
+            return
+        keep_playing = self._state is PlayerState.PLAYING
+        if self._state is PlayerState.ERROR:
+            self._failed = set()
+            self.error = None
+        if not self._step(+1, wrap=self._repeat is not RepeatMode.OFF):
+            self._stop_at_start("next after the last track (repeat off)")
+            return
+        self._begin(0.0, play=keep_playing)
+
+    def previous(self) -> None:
+        """Restart the track if past ``RESTART_AFTER`` s, else the previous track."""
+        self._settle()
+        if not self._order:
+            return
+        if self.position > RESTART_AFTER:
+            self.seek(0.0)
+            return
+        keep_playing = self._state is PlayerState.PLAYING
+        if not self._step(-1, wrap=self._repeat is not RepeatMode.OFF):
+            self.seek(0.0)
+            return
+        self._begin(0.0, play=keep_playing)
+
+    def seek(self, seconds: float) -> None:
+        self._settle()
+        if not self._order or self._state is PlayerState.ERROR:
+            return
+        duration = self.duration
+        seconds = max(0.0, seconds)
+        if duration > 0:
+            seconds = min(seconds, max(0.0, duration - 0.05))
+        if self._state is PlayerState.PLAYING:
+            try:
+                self._start_output(seconds, 0)
+            except AudioError as exc:
+                log.warning("seek failed (%s); reloading", exc)
+                self._begin(seconds, play=True)
+        else:
+            self._base, self._since = seconds, None
+            self._needs_start = True
+        log.debug("seek to %.2f s", seconds)
+
+    def set_volume(self, volume: float) -> None:
+        self._volume = min(1.0, max(0.0, float(volume)))
+        self._apply_volume()
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = bool(muted)
+        self._apply_volume()
+
+    def poll(self, now: float | None = None) -> None:
+        """Notice a finished fade, the end of a track, or a device to retry. Never blocks."""
+        now = self._clock() if now is None else now
+        if self._switch is not None:
+            if now < self._switch.until:
+                return
+            switch, self._switch = self._switch, None
+            self._begin(self._base, fade_ms=switch.fade_in_ms, play=switch.play)
+            return
+        if self._state is PlayerState.ERROR:
+            if self._retry_at is not None and now >= self._retry_at:
+                log.info("retrying the audio device")
+                self._retry_at = None
+                self.error = None
+                self._begin(self._base, play=True)
+            return
+        if self._state is PlayerState.PLAYING and not self._output.busy():
+            self._track_ended()
+
+    # ---- internals -------------------------------------------------------------------------
+
+    def _set_state(self, state: PlayerState, reason: str) -> None:
+        if state is not self._state:
+            log.info("player: %s -> %s (%s)", self._state.value, state.value, reason)
+            self._state = state
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self._since = None
+        log.warning("player error: %s", message)
+        self._set_state(PlayerState.ERROR, message)
+
+    def _apply_volume(self) -> None:
+        self._output.set_volume(0.0 if self._muted else self._volume)
+
+    def _new_order(self, first: int) -> list[int]:
+        count = len(self._playlist.tracks) if self._playlist is not None else 0
+        if not self._shuffle:
+            return list(range(count))
+        rest = [i for i in range(count) if i != first]
+        self._rng.shuffle(rest)
+        return [first, *rest] if 0 <= first < count else rest
+
+    def _step(self, direction: int, wrap: bool) -> bool:
+        """Move the cursor to the next playable track; False when at the end and not wrapping."""
+        count = len(self._order)
+        for _ in range(count):
+            cursor = self._cursor + direction
+            if 0 <= cursor < count:
+                self._cursor = cursor
+            elif not wrap:
+                return False
+            elif direction > 0:
+                self._start_cycle()
+            else:
+                self._cursor = count - 1
+            if self.index not in self._failed:
+                return True
+        return False
+
+    def _start_cycle(self) -> None:
+        """Begin a new pass over the playlist (a new permutation when shuffling)."""
+        if self._shuffle and len(self._order) > 1:
+            last = self.index
+            order = list(range(len(self._order)))
+            self._rng.shuffle(order)
+            if order[0] == last:
+                swap = self._rng.randrange(1, len(order))
+                order[0], order[swap] = order[swap], order[0]
+            self._order = order
+        self._cursor = 0
+
+    def _stop_at_start(self, reason: str) -> None:
+        self._output.stop()
+        if self._shuffle:
+            self._order = self._new_order(first=self._rng.randrange(len(self._order)))
+        self._cursor = 0
+        self._base, self._since = 0.0, None
+        self._needs_start = True
+        self._set_state(PlayerState.STOPPED, reason)
+
+    def _settle(self) -> None:
+        """Finish a pending playlist fade at once (a command arrived during it)."""
+        if self._switch is not None:
+            switch, self._switch = self._switch, None
+            self._begin(self._base, play=switch.play)
+
+    def _begin(self, position: float, fade_ms: int = 0, play: bool = True) -> None:
+        """Load the current track (skipping ones that fail) and start it or leave it ready."""
+        assert self._playlist is not None
+        last_reason = ""
+        for _ in range(len(self._order)):
+            track = self._playlist.tracks[self.index]
+            try:
+                self._output.load(track.path)
+                if play:
+                    self._start_output(position, fade_ms)
+                else:
+                    self._base, self._since = position, None
+                    self._needs_start = True
+                    if self._state is PlayerState.ERROR:
+                        self._set_state(PlayerState.STOPPED, "ready")
+                log.info("track %d: %s", self.index, track.display)
+                return
+            except AudioDeviceError as exc:
+                self._base = position
+                self._retry_at = self._clock() + DEVICE_RETRY_S if play else None
+                self._fail(str(exc))
+                return
+            except AudioError as exc:
+                last_reason = str(exc)
+                log.warning("skipped %s: %s", track.path, exc)
+                self._failed.add(self.index)
+                position = 0.0
+                if len(self._failed) >= len(self._order):
+                    break
+                if not self._step(+1, wrap=self._repeat is not RepeatMode.OFF):
+                    self._stop_at_start("the last track failed (repeat off)")
+                    return
+        self._fail(
+            f"Nothing in the playlist “{self._playlist.name}” could be played ({last_reason})."
+        )
+
+    def _start_output(self, position: float, fade_ms: int) -> None:
+        """Start the loaded file at ``position``; may raise AudioError (handled by _begin)."""
+        try:
+            self._output.play(position, fade_ms)
+        except SeekUnsupported:
+            position = 0.0
+        self._base, self._since = position, self._clock()
+        self._needs_start = False
+        self._set_state(PlayerState.PLAYING, "play")
+
+    def _track_ended(self) -> None:
+        track = self.current
+        assert track is not None
+        log.info("track ended: %s", track.display)
+        self._base, self._since = 0.0, None
+        if self.on_track_end is not None and self.on_track_end(track):
+            if self._state is PlayerState.PLAYING and not self._output.busy():
+                # The hook took over but started nothing: rest here rather than re-ending.
+                self._needs_start = True
+                self._set_state(PlayerState.STOPPED, "track ended (handled by the caller)")
+            return
+        if self._repeat is RepeatMode.ONE:
+            self._begin(0.0, play=True)
+            return
+        if not self._step(+1, wrap=self._repeat is RepeatMode.ALL):
+            self._stop_at_start("end of playlist (repeat off)")
+            return
+        self._begin(0.0, play=True)

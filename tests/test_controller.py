@@ -1,0 +1,181 @@
+"""Controller on FakeOutput with a manual clock: moods, overrides, switch modes, resume points."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from app.controller import Controller, ControlMode
+from app.errors import UserError
+from app.music.audio import FakeOutput, ManualClock
+from app.music.library import Playlist, Track
+from app.music.player import Player, PlayerState
+from app.settings import DEFAULT_PLAYLISTS, Settings
+
+NAMES = DEFAULT_PLAYLISTS  # calm gentle upbeat energetic melancholy intense
+
+
+def library(duration: float = 30.0, count: int = 3) -> dict[str, Playlist]:
+    return {
+        name: Playlist(
+            name,
+            tuple(
+                Track(Path(f"/m/{name}/{i}.ogg"), f"{name}{i}", duration=duration)
+                for i in range(count)
+            ),
+        )
+        for name in NAMES
+    }
+
+
+def rig(settings: Settings | None = None, playlists: dict[str, Playlist] | None = None):
+    clock = ManualClock(10.0)
+    out = FakeOutput(clock=clock, default_duration=30.0)
+    player = Player(out, clock=clock, rng=random.Random(1))
+    settings = settings or Settings()
+    ctl = Controller(player, playlists or library(), settings, clock=clock)
+    return clock, out, player, ctl
+
+
+def run(clock: ManualClock, ctl: Controller, seconds: float) -> None:
+    for _ in range(round(seconds / 0.25)):
+        clock.advance(0.25)
+        ctl.tick()
+
+
+def folder(out: FakeOutput) -> str | None:
+    return out.loaded.parent.name if out.loaded else None
+
+
+def test_auto_starts_with_the_neutral_playlist_and_follows_moods() -> None:
+    clock, out, _player, ctl = rig()
+    ctl.tick()
+    assert ctl.mode is ControlMode.AUTO and ctl.mood is None
+    assert ctl.playlist_name == "calm" and folder(out) == "calm"  # lift: neutral -> calm
+    ctl.on_mood("sad", clock())
+    run(clock, ctl, 2.0)  # fade 1.5 s, then the new playlist
+    assert ctl.playlist_name == "upbeat" and folder(out) == "upbeat"
+    assert ("fadeout", 1500) in out.calls
+    ctl.on_mood("angry", clock())
+    run(clock, ctl, 2.0)
+    assert folder(out) == "calm"
+
+
+def test_match_strategy_and_user_edits_choose_the_playlist() -> None:
+    settings = Settings()
+    settings.music.strategy = "match"
+    settings.music.mapping = {"happy": "intense"}
+    settings.music.fade_s = 0.0
+    clock, out, _player, ctl = rig(settings)
+    ctl.start()
+    ctl.on_mood("sad", clock())
+    assert folder(out) == "melancholy"
+    ctl.on_mood("happy", clock())
+    assert folder(out) == "intense"
+
+
+def test_mood_to_missing_playlist_keeps_the_current_one() -> None:
+    settings = Settings()
+    settings.music.mapping = {"fear": "no such list"}
+    settings.music.fade_s = 0.0
+    clock, _out, player, ctl = rig(settings)
+    ctl.start()
+    ctl.on_mood("happy", clock())
+    ctl.on_mood("fear", clock())
+    assert ctl.playlist_name == "upbeat" and player.state is PlayerState.PLAYING
+    assert ctl.mood == "fear"
+
+
+def test_switch_at_track_end_waits_for_the_track() -> None:
+    settings = Settings()
+    settings.music.switch = "track_end"
+    clock, out, player, ctl = rig(settings)
+    ctl.start()
+    run(clock, ctl, 20.0)
+    ctl.on_mood("surprise", clock())
+    assert ctl.pending == "energetic" and folder(out) == "calm"
+    run(clock, ctl, 9.0)
+    assert folder(out) == "calm"
+    run(clock, ctl, 1.5)  # the 30 s track ends: the switch happens, without a fade
+    assert folder(out) == "energetic" and ctl.pending is None
+    assert player.state is PlayerState.PLAYING
+    # Coming back to calm resumes at the track after the one that finished.
+    ctl.on_mood("neutral", clock())
+    run(clock, ctl, 31.0)
+    assert folder(out) == "calm" and player.index == 1
+
+
+def test_manual_override_ignores_moods_until_auto() -> None:
+    settings = Settings()
+    settings.music.fade_s = 0.0
+    clock, out, _player, ctl = rig(settings)
+    ctl.start()
+    ctl.select("intense")
+    assert ctl.mode is ControlMode.MANUAL and folder(out) == "intense"
+    assert settings.window.last_selection == "intense"
+    ctl.on_mood("happy", clock())
+    assert folder(out) == "intense" and ctl.mood == "happy"
+    ctl.set_auto()
+    assert ctl.mode is ControlMode.AUTO and folder(out) == "upbeat"
+    assert settings.window.last_selection == "Auto"
+    with pytest.raises(UserError):
+        ctl.select("nope")
+
+
+def test_next_and_previous_playlist_cycle_in_order() -> None:
+    settings = Settings()
+    settings.music.fade_s = 0.0
+    _clock, _out, _player, ctl = rig(settings)
+    assert ctl.playlist_names() == list(NAMES)
+    ctl.start()  # calm
+    ctl.next_playlist()
+    assert ctl.playlist_name == "gentle" and ctl.mode is ControlMode.MANUAL
+    ctl.previous_playlist()
+    ctl.previous_playlist()
+    assert ctl.playlist_name == "intense"
+
+
+def test_coming_back_to_a_playlist_resumes_track_and_position() -> None:
+    settings = Settings()
+    settings.music.fade_s = 0.0
+    clock, out, player, ctl = rig(settings)
+    ctl.start()
+    player.next()
+    run(clock, ctl, 12.0)
+    ctl.on_mood("happy", clock())
+    assert folder(out) == "upbeat"
+    assert ctl.resume_point("calm") == (1, pytest.approx(12.0))
+    run(clock, ctl, 5.0)
+    ctl.on_mood("neutral", clock())
+    assert folder(out) == "calm" and player.index == 1
+    assert out.calls[-1] == ("play", pytest.approx(12.0), 0)
+    assert ctl.resume_point("upbeat") == (0, pytest.approx(5.0))
+
+
+def test_start_restores_the_last_manual_selection() -> None:
+    settings = Settings()
+    settings.window.last_selection = "melancholy"
+    _clock, out, _player, ctl = rig(settings)
+    ctl.tick()
+    assert ctl.mode is ControlMode.MANUAL and folder(out) == "melancholy"
+
+
+def test_settings_volume_repeat_shuffle_reach_the_player() -> None:
+    settings = Settings()
+    settings.music.volume = 0.3
+    settings.music.repeat = "one"
+    settings.music.shuffle = True
+    _clock, out, player, _ctl = rig(settings)
+    assert out.volume == 0.3 and player.repeat.value == "one" and player.shuffle
+
+
+def test_no_playlists_at_all_is_quiet_not_a_crash() -> None:
+    clock = ManualClock()
+    out = FakeOutput(clock=clock)
+    player = Player(out, clock=clock)
+    ctl = Controller(player, {}, Settings(), clock=clock)
+    ctl.tick()
+    ctl.on_mood("happy", clock())
+    assert ctl.playlist_name is None and player.state is PlayerState.STOPPED
