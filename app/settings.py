@@ -90,12 +90,13 @@ class ModelSettings:
 
 @dataclass
 class MoodSettings:
-    # Seconds of readings that vote.
-    window_s: float = 3.0
+    # Seconds of readings that vote. 2 s: a grimace of up to ~1 s can never lead the window, and a
+    # real change reaches the voted mood in about 2 s at 10 readings/s (3 s took ~2.8 s).
+    window_s: float = 2.0
     # How far a new mood must lead the current one (share of the window's weight) to take over.
     margin: float = 0.12
     # How long the new mood must keep that lead before it is adopted.
-    dwell_s: float = 1.0
+    dwell_s: float = 0.6
     # A face seen for less than this share of the window does not vote a mood.
     min_face_share: float = 0.3
     # No face for this long: the "no face" state (the kiosk shows its idle screen).

@@ -1,0 +1,277 @@
+"""A steady mood from a stream of readings: a sliding time window, confidence weights, hysteresis.
+
+How a mood is voted (all thresholds come from :class:`app.settings.MoodSettings`):
+
+* **Window.** The readings of the last ``window_s`` seconds vote. Time comes only from the
+  readings' ``time`` and from ``tick(now)``; the voter never reads a clock.
+* **Weights.** A reading with a face adds its probability vector, weighted by its confidence, the
+  top probability (1/7 for a shrug over all seven, 1 for a sure reading). The top probability was
+  chosen over ``1 - normalised entropy`` because it is bounded below: with entropy a sure 0.5 s
+  grimace (weight ~0.9) outweighed 1.5 s of a soft, honest neutral (weight ~0.3) and flipped the
+  mood; with the top probability a sure reading weighs at most ~2x a typical soft one.
+  Readings without a face do not vote.
+* **Distribution.** The weighted sum, normalised to 1: each expression's *share* of the window.
+* **Face share.** The window must hold faces for at least ``min_face_share`` of its length
+  (faces counted as readings times the typical interval between readings, so a half-empty window
+  at start-up or after a stall does not count as full). Below that the current mood is held and
+  no challenger can build up dwell time.
+* **Hysteresis.** A challenger replaces the current mood only when its share leads the current
+  mood's share by at least ``margin``, continuously, for ``dwell_s`` seconds. The first mood is
+  adopted when the same expression has led the window for ``dwell_s`` (no margin: there is nothing
+  to hold on to yet, and a margin would leave a listener between two moods with no mood at all).
+* **No face.** After ``no_face_after_s`` without any face the voter is in the no-face state
+  (``face_present`` False, ``no_face_since`` the time the face was last seen). The voted mood is
+  kept, so the music can go on; the kiosk can show its idle screen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import statistics
+from collections import deque
+from dataclasses import dataclass
+
+from app.settings import MoodSettings
+from app.vision.reading import EXPRESSIONS, Reading
+
+log = logging.getLogger(__name__)
+
+# Fallback interval between readings before two readings have been seen (the default rate).
+_DEFAULT_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class VoterConfig:
+    """The voting thresholds; see the module documentation for what each one does."""
+
+    window_s: float = MoodSettings.window_s
+    margin: float = MoodSettings.margin
+    dwell_s: float = MoodSettings.dwell_s
+    min_face_share: float = MoodSettings.min_face_share
+    no_face_after_s: float = MoodSettings.no_face_after_s
+
+    @classmethod
+    def from_settings(cls, mood: MoodSettings) -> VoterConfig:
+        return cls(
+            window_s=mood.window_s,
+            margin=mood.margin,
+            dwell_s=mood.dwell_s,
+            min_face_share=mood.min_face_share,
+            no_face_after_s=mood.no_face_after_s,
+        )
+
+
+@dataclass(frozen=True)
+class MoodChange:
+    """The voted mood changed from ``previous`` to ``current`` at ``time``.
+
+    ``evidence`` is the window's distribution (expression -> share) when it changed; ``reason``
+    says in words why.
+    """
+
+    previous: str | None
+    current: str
+    time: float
+    evidence: dict[str, float]
+    reason: str
+
+
+def reading_confidence(probabilities: dict[str, float]) -> float:
+    """The weight of one reading's vote: its top probability (1/7 for a shrug, 1 for a sure one)."""
+    total = sum(max(p, 0.0) for p in probabilities.values())
+    if total <= 0.0:
+        return 0.0
+    return max(max(p, 0.0) for p in probabilities.values()) / total
+
+
+@dataclass(frozen=True, slots=True)
+class _Vote:
+    time: float
+    has_face: bool
+    weight: float
+    weighted: tuple[float, ...]  # weight * probability, in EXPRESSIONS order
+
+
+class MoodVoter:
+    """Turns readings into a steady voted mood. Not thread-safe: feed it from one thread."""
+
+    def __init__(self, config: VoterConfig | None = None) -> None:
+        self.config = config if config is not None else VoterConfig()
+        self._votes: deque[_Vote] = deque()
+        self._sums = [0.0] * len(EXPRESSIONS)
+        self._weight = 0.0
+        self._faces = 0
+        self._now: float | None = None
+        self._mood: str | None = None
+        self._challenger: str | None = None
+        self._challenger_since = 0.0
+        self._last_face: float | None = None
+        self._first_time: float | None = None
+        self._face_present = False
+
+    # -- what the UI and the controller read ------------------------------------------------
+
+    @property
+    def mood(self) -> str | None:
+        """The voted expression, or None before the first mood was adopted."""
+        return self._mood
+
+    @property
+    def distribution(self) -> dict[str, float]:
+        """Each expression's share of the window's votes (sums to 1; all 0 when nothing votes)."""
+        if self._weight <= 0.0:
+            return dict.fromkeys(EXPRESSIONS, 0.0)
+        return {name: s / self._weight for name, s in zip(EXPRESSIONS, self._sums, strict=True)}
+
+    @property
+    def confidence(self) -> float:
+        """The voted mood's share of the window (0 when there is no mood or nothing votes)."""
+        if self._mood is None:
+            return 0.0
+        return self.distribution[self._mood]
+
+    @property
+    def face_present(self) -> bool:
+        """False before the first face and after ``no_face_after_s`` without one."""
+        return self._face_present
+
+    @property
+    def no_face_since(self) -> float | None:
+        """When the face was last seen (or the first reading, if never) while in no-face state."""
+        if self._face_present:
+            return None
+        return self._last_face if self._last_face is not None else self._first_time
+
+    @property
+    def face_share(self) -> float:
+        """How much of the window holds faces (0..1), as used against ``min_face_share``."""
+        return self._face_share()
+
+    # -- time passing ----------------------------------------------------------------------------
+
+    def update(self, reading: Reading) -> MoodChange | None:
+        """Add one reading (at ``reading.time``) and return the change it caused, if any."""
+        now = reading.time
+        if self._now is not None and now < self._now:
+            log.debug("reading at %.3f is older than %.3f; ignored", now, self._now)
+            return None
+        if self._first_time is None:
+            self._first_time = now
+        if reading.has_face and reading.probabilities:
+            probs = [max(reading.probabilities.get(name, 0.0), 0.0) for name in EXPRESSIONS]
+            total = sum(probs)
+            if total > 0.0:
+                probs = [p / total for p in probs]
+            weight = reading_confidence(reading.probabilities)
+            vote = _Vote(now, True, weight, tuple(weight * p for p in probs))
+            self._last_face = now
+            self._face_present = True
+        else:
+            vote = _Vote(now, False, 0.0, (0.0,) * len(EXPRESSIONS))
+        self._votes.append(vote)
+        self._weight += vote.weight
+        for i, value in enumerate(vote.weighted):
+            self._sums[i] += value
+        if vote.has_face:
+            self._faces += 1
+        return self._advance(now)
+
+    def tick(self, now: float) -> MoodChange | None:
+        """Let time pass to ``now`` without a reading (old votes leave the window)."""
+        if self._now is not None and now < self._now:
+            return None
+        if self._first_time is None:
+            self._first_time = now
+        return self._advance(now)
+
+    # -- the decision ------------------------------------------------------------------------------
+
+    def _advance(self, now: float) -> MoodChange | None:
+        self._now = now
+        self._evict(now)
+        last_seen = self._last_face if self._last_face is not None else self._first_time
+        if (
+            self._face_present
+            and last_seen is not None
+            and now - last_seen >= self.config.no_face_after_s
+        ):
+            self._face_present = False
+            log.info("no face for %.1f s", now - last_seen)
+        return self._decide(now)
+
+    def _evict(self, now: float) -> None:
+        start = now - self.config.window_s
+        votes = self._votes
+        while votes and votes[0].time <= start:
+            old = votes.popleft()
+            self._weight -= old.weight
+            for i, value in enumerate(old.weighted):
+                self._sums[i] -= value
+            if old.has_face:
+                self._faces -= 1
+        if not votes or self._weight < 1e-9:
+            # Rebuild from what is left so float drift never accumulates.
+            self._weight = sum(v.weight for v in votes)
+            self._sums = [sum(v.weighted[i] for v in votes) for i in range(len(EXPRESSIONS))]
+
+    def _interval(self) -> float:
+        times = [v.time for v in self._votes]
+        gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
+        if not gaps:
+            return _DEFAULT_INTERVAL
+        return min(statistics.median(gaps), self.config.window_s)
+
+    def _face_share(self) -> float:
+        if self._faces == 0:
+            return 0.0
+        return min(1.0, self._faces * self._interval() / self.config.window_s)
+
+    def _reset_challenger(self) -> None:
+        self._challenger = None
+
+    def _decide(self, now: float) -> MoodChange | None:
+        config = self.config
+        face_share = self._face_share()
+        if face_share < config.min_face_share or self._weight <= 0.0:
+            self._reset_challenger()
+            return None
+        shares = self.distribution
+        if self._mood is None:
+            ranked = sorted(shares.items(), key=lambda kv: kv[1], reverse=True)
+            candidate, top = ranked[0]
+            runner_up, second = ranked[1]
+            if top <= second:
+                self._reset_challenger()
+                return None
+            lead_over, lead = runner_up, top - second
+        else:
+            current_share = shares[self._mood]
+            candidate, top = max(
+                ((k, v) for k, v in shares.items() if k != self._mood), key=lambda kv: kv[1]
+            )
+            lead_over, lead = self._mood, top - current_share
+            if lead < config.margin:
+                self._reset_challenger()
+                return None
+        if self._challenger != candidate:
+            self._challenger = candidate
+            self._challenger_since = now
+        held = now - self._challenger_since
+        if held < config.dwell_s:
+            return None
+        previous = self._mood
+        self._mood = candidate
+        self._reset_challenger()
+        if previous is None:
+            reason = (
+                f"{candidate} led the window ({top:.0%}, next {lead_over} {top - lead:.0%}) "
+                f"for {held:.1f} s with a face in {face_share:.0%} of {config.window_s:g} s"
+            )
+        else:
+            reason = (
+                f"{candidate} led {previous} by {lead:.2f} (margin {config.margin:g}) "
+                f"for {held:.1f} s with a face in {face_share:.0%} of {config.window_s:g} s"
+            )
+        log.info("mood %s -> %s at %.2f: %s", previous, candidate, now, reason)
+        return MoodChange(previous, candidate, now, shares, reason)
