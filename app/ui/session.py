@@ -131,10 +131,13 @@ class Session(QObject):
         analyzer_factory: Callable[[], Any] | None = None,
         worker_factory: Callable[..., Any] | None = None,
         voter_factory: Callable[[Settings], Any] | None = None,
+        output: Any = None,
         clock: Callable[[], float] = time.monotonic,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        # The audio output; closed (mixer shut) by stop() when it has close().
+        self.output = output
         self.settings = settings
         self.settings_path = settings_path
         self.player = player
@@ -192,6 +195,12 @@ class Session(QObject):
                 stop()
             except Exception:  # the mixer may already be gone at exit
                 log.exception("stopping the player failed")
+        close = getattr(self.output, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.exception("closing the audio output failed")
 
     @property
     def camera_wanted(self) -> bool:
@@ -456,7 +465,8 @@ def build_session(
         from app.music.audio import PygameOutput
 
         output = PygameOutput()
-    library = default_library(extra=list(settings.music.playlist_folders))
+    library = default_library(settings.music.playlist_folders)
+    library.scan()
     player = Player(output)
     controller = Controller(player, library, settings)
 
@@ -475,6 +485,7 @@ def build_session(
         analyzer_factory=None,
         worker_factory=None,
         voter_factory=make_voter,
+        output=output,
     )
 
     def analyzer_factory() -> Any:

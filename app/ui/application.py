@@ -1,0 +1,243 @@
+"""Start the window: the Qt application, the session, the main (or kiosk) window, and a clean exit.
+
+``run(args)`` is called by :mod:`app.cli` with ``source``, ``no_camera``, ``kiosk``, ``pin``,
+``settings`` and ``debug``. The window is shown first and the session (camera, model, music)
+starts on the next turn of the event loop, so the window paints before the model loads.
+
+``MOODPLAYER_SCREENSHOT=PATH`` (with ``MOODPLAYER_SCREENSHOT_AFTER=seconds``, default 6) grabs the
+window into PATH and quits: ``make screenshot`` uses it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from app import APP_ID, APP_NAME, __version__, paths
+from app import settings as settings_mod
+from app.errors import ExitStatus, UserError
+from app.ui import theme
+from app.ui.main_window import MainWindow
+from app.ui.session import Session, build_session
+
+log = logging.getLogger(__name__)
+
+# Set when the process started, for the cold-start measurement in bench/gui.py.
+STARTED_AT = time.monotonic()
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    folder = paths.assets_dir()
+    svg = folder / "moodplayer.svg"
+    for png in sorted(folder.glob("icons/hicolor/*/apps/moodplayer.png")):
+        icon.addFile(str(png))
+    if svg.is_file():
+        icon.addFile(str(svg))
+    return icon
+
+
+def make_qapplication(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
+        app = QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setApplicationName(APP_ID)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    icon = app_icon()
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    theme.apply(app)
+    return app
+
+
+class CrashReporter(QObject):
+    """``sys.excepthook`` for the GUI: log every unhandled exception, show the first one once.
+
+    A second error while the first is on screen only goes to the log and the status bar, so a
+    failing slot called by a timer can never open a stream of error boxes.
+    """
+
+    # message for the status bar
+    reported = Signal(str)
+
+    def __init__(self, quiet: bool = False, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.quiet = quiet  # kiosk: never a dialog, keep running
+        self.count = 0
+        self._box: QMessageBox | None = None
+        self._previous = sys.excepthook
+
+    def install(self) -> None:
+        sys.excepthook = self.handle
+
+    def uninstall(self) -> None:
+        if sys.excepthook == self.handle:
+            sys.excepthook = self._previous
+
+    def handle(
+        self,
+        kind: type[BaseException],
+        value: BaseException,
+        tb: TracebackType | None,
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        self.count += 1
+        text = "".join(traceback.format_exception(kind, value, tb))
+        log.error("unhandled error:\n%s", text)
+        if isinstance(value, UserError):
+            message = str(value)
+        else:
+            message = f"Something went wrong: {value}. The details are in the log file."
+        self.reported.emit(message)
+        if self.quiet or self._box is not None or self.count > 1:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, message)
+        box.setInformativeText(
+            "MoodPlayer keeps running. If this happens again, please report it with the log "
+            f"from {paths.log_dir()}."
+        )
+        box.setDetailedText(text)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(self._box_closed)
+        self._box = box
+        box.show()
+
+    def _box_closed(self) -> None:
+        self._box = None
+
+
+def _open_settings(window: MainWindow, session: Session) -> None:
+    from app.ui.settings_dialog import SettingsDialog
+
+    session.remember_state()
+    dialog = SettingsDialog(copy.deepcopy(session.settings), window)
+    if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+        session.apply_settings(dialog.result_settings())
+        if session.save_settings():
+            window.show_notice("Settings saved.", 3000)
+
+
+def _open_about(window: QWidget) -> None:
+    from app.ui.about_dialog import AboutDialog
+
+    AboutDialog(window).exec()
+
+
+def _kiosk_window(session: Session) -> QWidget | None:
+    try:
+        from app.ui.kiosk import KioskWindow  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        log.warning("kiosk window not available (%s); using the main window full screen", exc)
+        return None
+    window: QWidget = KioskWindow(session)
+    return window
+
+
+def _schedule_screenshot(window: QWidget, app: QApplication) -> None:
+    target = os.environ.get("MOODPLAYER_SCREENSHOT")
+    if not target:
+        return
+    delay = float(os.environ.get("MOODPLAYER_SCREENSHOT_AFTER", "6"))
+
+    def grab() -> None:
+        window.grab().save(target)
+        log.info("screenshot written to %s", target)
+        app.quit()
+
+    QTimer.singleShot(int(delay * 1000), grab)
+
+
+def run(args: Any) -> int:
+    """Show the player until the listener quits; returns the exit status."""
+    app = make_qapplication()
+    settings_path = Path(args.settings) if getattr(args, "settings", None) else None
+    settings_path = settings_path or paths.settings_file()
+    loaded = settings_mod.load(settings_path)
+    settings = loaded.settings
+
+    pin = getattr(args, "pin", None)
+    if pin:
+        try:
+            from app.kiosk import apply_pin_argument
+
+            apply_pin_argument(settings, pin)
+        except ImportError:
+            log.warning("kiosk PIN support is not available in this build")
+
+    kiosk = bool(getattr(args, "kiosk", False) or settings.kiosk.enabled)
+    reporter = CrashReporter(quiet=kiosk)
+    reporter.install()
+    try:
+        session = build_session(
+            settings,
+            settings_path,
+            source=getattr(args, "source", None),
+            no_camera=bool(getattr(args, "no_camera", False)),
+        )
+    except UserError:
+        reporter.uninstall()
+        raise
+
+    window: QWidget | None = _kiosk_window(session) if kiosk else None
+    main: MainWindow | None = None
+    if window is None:
+        main = MainWindow(session)
+        window = main
+        main.settings_requested.connect(lambda: _open_settings(main, session))
+        main.about_requested.connect(lambda: _open_about(main))
+        main.quit_requested.connect(app.quit)
+        reporter.reported.connect(main.show_notice)
+        restored = main.restore_geometry(settings.window.geometry)
+        if not restored:
+            main.resize(1180, 760)
+        if kiosk:
+            main.showFullScreen()
+        else:
+            main.show()
+        for problem in loaded.problems:
+            main.show_notice(f"Settings: {problem}", 15000)
+        if len(loaded.problems) > 1:
+            main.show_notice(
+                f"Settings: {len(loaded.problems)} problems, defaults used "
+                f"(details in the log). First: {loaded.problems[0]}",
+                20000,
+            )
+    else:
+        window.showFullScreen()
+
+    log.info("window shown %.0f ms after start", (time.monotonic() - STARTED_AT) * 1000)
+    QTimer.singleShot(0, session.start)
+    _schedule_screenshot(window, app)
+
+    def shut_down() -> None:
+        if main is not None:
+            session.settings.window.geometry = main.encoded_geometry()
+        session.remember_state()
+        session.stop(timeout=1.0)
+        session.save_settings()
+        log.info("bye")
+
+    app.aboutToQuit.connect(shut_down)
+    try:
+        code = app.exec()
+    finally:
+        reporter.uninstall()
+    return int(code) if code else int(ExitStatus.OK)

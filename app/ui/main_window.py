@@ -1,0 +1,446 @@
+"""The main window: camera and mood on the left, the player on the right.
+
+The window shows a :class:`~app.ui.session.Session` and sends the listener's commands to its
+controller and player. It reads their state after every session poll (~250 ms) and repaints the
+camera preview from the worker's newest frame on its own timer, only when the frame changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import APP_NAME
+from app.ui import theme
+from app.ui.camera_view import CameraPanel
+from app.ui.mood_view import MoodPanel
+from app.ui.player_view import Card, NowPlaying, PlaylistBar, TrackList, TransportBar
+from app.ui.session import CameraStatus, Session
+from app.vision.reading import Reading
+
+log = logging.getLogger(__name__)
+
+PREVIEW_INTERVAL_MS = 50  # 20 fps at most; only repainted when a new frame arrived
+SEEK_STEP_S = 5.0
+VOLUME_STEP = 0.05
+REPEAT_CYCLE = ("all", "one", "off")
+
+
+def _name(value: Any) -> str:
+    """An enum member's name in lower case (works with the real enums and with test fakes)."""
+    return str(getattr(value, "name", value)).lower()
+
+
+class MainWindow(QMainWindow):
+    """The player window."""
+
+    # The listener asked for the settings dialog / the about dialog / to quit.
+    settings_requested = Signal()
+    about_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.actions_by_name: dict[str, QAction] = {}
+        self._last_frame: Any = None
+        self._last_reading: Reading | None = None
+        self.setWindowTitle(APP_NAME)
+        self.setMinimumSize(900, 600)
+        self._setup_ui()
+        self._setup_actions()
+        self._connect()
+        self.camera_panel.set_preview_visible(session.settings.camera.preview_visible)
+        self.camera_panel.set_status(session.camera_state, session.camera_text)
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setInterval(PREVIEW_INTERVAL_MS)
+        self._preview_timer.timeout.connect(self.repaint_preview)
+        self._preview_timer.start()
+        self.refresh()
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _setup_ui(self) -> None:
+        central = QWidget()
+        outer = QHBoxLayout(central)
+        outer.setContentsMargins(16, 16, 16, 12)
+        outer.setSpacing(16)
+
+        left = QVBoxLayout()
+        left.setSpacing(16)
+        self.camera_panel = CameraPanel()
+        self.mood_panel = MoodPanel()
+        left.addWidget(self.camera_panel, 5)
+        left.addWidget(self.mood_panel, 4)
+        left_box = QWidget()
+        left_box.setLayout(left)
+        left_box.setFixedWidth(380)
+        left.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(left_box)
+
+        right = QVBoxLayout()
+        right.setSpacing(16)
+        self.player_card = Card()
+        self.now_playing = NowPlaying()
+        self.transport = TransportBar()
+        self.player_card.body.addWidget(self.now_playing)
+        self.player_card.body.addWidget(self.transport)
+        right.addWidget(self.player_card)
+
+        self.playlist_card = Card("PLAYLIST")
+        self.playlist_bar = PlaylistBar()
+        self.track_list = TrackList()
+        self.playlist_card.body.addWidget(self.playlist_bar)
+        self.playlist_card.body.addWidget(self.track_list, 1)
+        right.addWidget(self.playlist_card, 1)
+        outer.addLayout(right, 1)
+        self.setCentralWidget(central)
+
+        # Keys belong to the window's shortcuts, not to whichever button was clicked last.
+        for widget in (
+            self.transport.previous_button,
+            self.transport.play_button,
+            self.transport.next_button,
+            self.transport.repeat_button,
+            self.transport.shuffle_button,
+            self.transport.mute_button,
+            self.transport.volume_slider,
+            self.now_playing.progress,
+            self.playlist_bar.previous_button,
+            self.playlist_bar.next_button,
+            self.camera_panel.preview_button,
+        ):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        status = self.statusBar()
+        status.setSizeGripEnabled(False)
+        self.camera_status_label = QLabel()
+        self.rate_label = QLabel()
+        self.latency_label = QLabel()
+        status.addPermanentWidget(self.rate_label)
+        status.addPermanentWidget(self.latency_label)
+        status.addPermanentWidget(self.camera_status_label)
+
+    def _add_action(
+        self,
+        name: str,
+        text: str,
+        keys: str | QKeySequence.StandardKey | None,
+        slot: Callable[[], Any],
+        menu: Any,
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        if keys is not None:
+            action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _setup_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&MoodPlayer")
+        self._add_action("settings", "Settings…", "Ctrl+,", self.settings_requested.emit, file_menu)
+        file_menu.addSeparator()
+        self._add_action("quit", "Quit", "Ctrl+Q", self.quit_requested.emit, file_menu)
+
+        play = bar.addMenu("&Playback")
+        self._add_action("play_pause", "Play / Pause", "Space", self.play_pause, play)
+        self._add_action("next", "Next track", "Ctrl+Right", self.next_track, play)
+        self._add_action("previous", "Previous track", "Ctrl+Left", self.previous_track, play)
+        self._add_action("forward", "Forward 5 s", "Right", lambda: self.seek_by(SEEK_STEP_S), play)
+        self._add_action("back", "Back 5 s", "Left", lambda: self.seek_by(-SEEK_STEP_S), play)
+        play.addSeparator()
+        self._add_action("repeat", "Repeat: all / one / off", "R", self.cycle_repeat, play)
+        self._add_action("shuffle", "Shuffle", "S", self.toggle_shuffle, play)
+        play.addSeparator()
+        self._add_action("volume_up", "Volume up", "Up", lambda: self.change_volume(1), play)
+        self._add_action("volume_down", "Volume down", "Down", lambda: self.change_volume(-1), play)
+        self._add_action("mute", "Mute", "M", self.toggle_mute, play)
+
+        lists = bar.addMenu("P&laylists")
+        self._add_action("auto", "Auto (follow my mood)", "A", self.choose_auto, lists)
+        self._add_action("next_playlist", "Next playlist", "PgDown", self.next_playlist, lists)
+        self._add_action(
+            "previous_playlist", "Previous playlist", "PgUp", self.previous_playlist, lists
+        )
+
+        view = bar.addMenu("&View")
+        self._add_action("preview", "Camera preview", "C", self.toggle_preview, view, True)
+        self._add_action("fullscreen", "Full screen", "F11", self.toggle_full_screen, view, True)
+
+        help_menu = bar.addMenu("&Help")
+        self._add_action("about", f"About {APP_NAME}", None, self.about_requested.emit, help_menu)
+
+        for action in self.actions_by_name.values():
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                action.setToolTip(f"{action.text()} ({keys})")
+
+    def _connect(self) -> None:
+        s = self.session
+        s.ticked.connect(self.refresh)
+        s.reading_received.connect(self._on_reading)
+        s.camera_state_changed.connect(self._on_camera_state)
+        s.mood_changed.connect(lambda _change: self.refresh())
+        s.notice.connect(self.show_notice)
+        s.settings_changed.connect(self._on_settings_changed)
+
+        t = self.transport
+        t.play_pause_requested.connect(self.play_pause)
+        t.previous_requested.connect(self.previous_track)
+        t.next_requested.connect(self.next_track)
+        t.repeat_cycle_requested.connect(self.cycle_repeat)
+        t.shuffle_requested.connect(self.set_shuffle)
+        t.mute_requested.connect(self.set_muted)
+        t.volume_requested.connect(self.set_volume)
+        self.now_playing.seek_requested.connect(self.seek_to)
+
+        p = self.playlist_bar
+        p.override_requested.connect(self.choose_playlist)
+        p.auto_requested.connect(self.choose_auto)
+        p.next_playlist_requested.connect(self.next_playlist)
+        p.previous_playlist_requested.connect(self.previous_playlist)
+        self.track_list.track_requested.connect(self.play_track)
+        self.camera_panel.preview_visibility_requested.connect(self._on_preview_visibility)
+
+    # -- commands (what the listener asked for) -------------------------------------------------
+
+    def _command(self, what: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except Exception as exc:
+            log.exception("%s failed", what)
+            self.show_notice(f"Could not {what}: {exc}")
+        self.refresh()
+
+    @property
+    def player(self) -> Any:
+        return self.session.player
+
+    @property
+    def controller(self) -> Any:
+        return self.session.controller
+
+    def play_pause(self) -> None:
+        if self.player.playlist is None:
+            # Nothing chosen yet: let the controller pick (Auto) or the first playlist.
+            self._command("start playing", self._start_something)
+            return
+        self._command("play or pause", self.player.toggle)
+
+    def _start_something(self) -> None:
+        names = list(self.controller.playlist_names())
+        if self.controller.playlist_name:
+            self.controller.select(self.controller.playlist_name)
+        elif names:
+            self.controller.select(names[0])
+
+    def next_track(self) -> None:
+        self._command("skip to the next track", self.player.next)
+
+    def previous_track(self) -> None:
+        self._command("go back a track", self.player.previous)
+
+    def seek_to(self, seconds: float) -> None:
+        self._command("seek", lambda: self.player.seek(max(0.0, seconds)))
+
+    def seek_by(self, delta: float) -> None:
+        if self.player.current is None:
+            return
+        duration = self.player.duration or 0.0
+        target = max(0.0, self.player.position + delta)
+        if duration:
+            target = min(target, max(0.0, duration - 0.5))
+        self.seek_to(target)
+
+    def cycle_repeat(self) -> None:
+        current = _name(self.player.repeat)
+        following = "all"
+        if current in REPEAT_CYCLE:
+            following = REPEAT_CYCLE[(REPEAT_CYCLE.index(current) + 1) % len(REPEAT_CYCLE)]
+        members = {m.name.lower(): m for m in type(self.player.repeat)}
+
+        def apply() -> None:
+            self.player.repeat = members[following]
+
+        self._command("change repeat", apply)
+        self.show_notice(TransportBar.REPEAT_TIPS[following].split(" (")[0], 2000)
+
+    def toggle_shuffle(self) -> None:
+        self.set_shuffle(not self.player.shuffle)
+
+    def set_shuffle(self, on: bool) -> None:
+        def apply() -> None:
+            self.player.shuffle = on
+
+        self._command("change shuffle", apply)
+
+    def set_volume(self, volume: float) -> None:
+        volume = max(0.0, min(1.0, volume))
+
+        def apply() -> None:
+            self.player.set_volume(volume)
+            if self.player.muted and volume > 0:
+                self.player.set_muted(False)
+
+        self._command("change the volume", apply)
+
+    def change_volume(self, direction: int) -> None:
+        self.set_volume(self.player.volume + direction * VOLUME_STEP)
+
+    def set_muted(self, muted: bool) -> None:
+        self._command("mute", lambda: self.player.set_muted(muted))
+
+    def toggle_mute(self) -> None:
+        self.set_muted(not self.player.muted)
+
+    def choose_playlist(self, name: str) -> None:
+        self._command(f"play {name}", lambda: self.controller.select(name))
+
+    def choose_auto(self) -> None:
+        self._command("follow your mood", self.controller.set_auto)
+        if self.session.source is None or not self.session.settings.camera.enabled:
+            self.show_notice("Auto follows your mood once the camera is on (Settings → Camera).")
+
+    def next_playlist(self) -> None:
+        self._command("change playlist", self.controller.next_playlist)
+
+    def previous_playlist(self) -> None:
+        self._command("change playlist", self.controller.previous_playlist)
+
+    def play_track(self, index: int) -> None:
+        playlist = self.player.playlist
+        if playlist is None:
+            return
+        self._command("play that track", lambda: self.player.set_playlist(playlist, index=index))
+
+    def toggle_preview(self) -> None:
+        self.camera_panel.set_preview_visible(not self.camera_panel.preview_visible)
+        self._on_preview_visibility(self.camera_panel.preview_visible)
+
+    def _on_preview_visibility(self, visible: bool) -> None:
+        self.session.settings.camera.preview_visible = visible
+        self.actions_by_name["preview"].setChecked(visible)
+        self._last_frame = None
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        self.actions_by_name["fullscreen"].setChecked(self.isFullScreen())
+
+    def show_notice(self, message: str, timeout_ms: int = 8000) -> None:
+        log.info("notice: %s", message)
+        self.statusBar().showMessage(message, timeout_ms)
+
+    # -- showing state --------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read player, controller and voter state into the widgets (cheap; every 250 ms)."""
+        player, controller, session = self.player, self.controller, self.session
+        track = player.current
+        playlist = player.playlist
+        auto = _name(controller.mode) == "auto"
+        name = controller.playlist_name or (playlist.name if playlist is not None else None)
+        self.now_playing.set_track(
+            getattr(track, "title", None), getattr(track, "artist", None), name
+        )
+        mood = controller.mood if auto else None
+        self.now_playing.set_mode(auto, theme.MOOD_WORDS.get(mood or "", None) if mood else None)
+        self.now_playing.set_position(player.position, player.duration)
+        self.transport.set_playing(_name(player.state) == "playing")
+        self.transport.set_repeat(_name(player.repeat))
+        self.transport.set_shuffle(bool(player.shuffle))
+        self.transport.set_volume(float(player.volume), bool(player.muted))
+        self.playlist_bar.set_playlists(list(controller.playlist_names()))
+        self.playlist_bar.set_selection(auto, name)
+        self.track_list.set_tracks(list(playlist.tracks) if playlist is not None else [])
+        self.track_list.set_current(player.index if track is not None else None)
+        self.actions_by_name["preview"].setChecked(self.camera_panel.preview_visible)
+
+        camera_on = session.camera_state in CameraStatus.ACTIVE
+        voter = session.voter
+        self.mood_panel.set_mood(
+            voter.mood if camera_on else None,
+            float(voter.confidence or 0.0),
+            face=bool(getattr(voter, "face_present", False)),
+            camera=camera_on,
+        )
+        self.mood_panel.timeline.set_points(session.timeline, session.clock())
+        if not camera_on:
+            self.mood_panel.bars.set_probabilities({})
+        self._refresh_status()
+        error = getattr(player, "error", None)
+        if error:
+            self.show_notice(str(error))
+
+    def _refresh_status(self) -> None:
+        session = self.session
+        if session.camera_state == CameraStatus.RUNNING:
+            self.rate_label.setText(f"{session.analyses_per_second:.1f} analyses/s")
+            latency = session.latency_s
+            self.latency_label.setText(
+                f"latency {latency * 1000:.0f} ms" if latency is not None else "latency –"
+            )
+        else:
+            self.rate_label.setText("")
+            self.latency_label.setText("")
+        self.camera_status_label.setText(f"Camera: {session.camera_state}")
+
+    def _on_reading(self, reading: Reading) -> None:
+        self._last_reading = reading
+        self.mood_panel.bars.set_probabilities(reading.probabilities)
+
+    def _on_camera_state(self, status: str, text: str) -> None:
+        self.camera_panel.set_status(status, text)
+        self._last_frame = None
+        self.refresh()
+
+    def _on_settings_changed(self, settings: Any) -> None:
+        self.camera_panel.set_preview_visible(settings.camera.preview_visible)
+        self.refresh()
+
+    def repaint_preview(self) -> None:
+        """Show the newest frame if it is new (the dirty check keeps idle repaints at zero)."""
+        if not self.camera_panel.preview_visible or not self.isVisible():
+            return
+        frame = self.session.latest_frame()
+        if frame is None or frame is self._last_frame:
+            return
+        self._last_frame = frame
+        self.camera_panel.show_frame(frame, self.session.last_reading)
+
+    # -- geometry -------------------------------------------------------------------------------
+
+    def restore_geometry(self, encoded: str) -> bool:
+        if not encoded:
+            return False
+        try:
+            return bool(self.restoreGeometry(QByteArray.fromBase64(encoded.encode("ascii"))))
+        except (UnicodeEncodeError, ValueError):
+            return False
+
+    def encoded_geometry(self) -> str:
+        return bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.session.settings.window.geometry = self.encoded_geometry()
+        self._preview_timer.stop()
+        super().closeEvent(event)

@@ -1,0 +1,181 @@
+"""The mood panel: the voted mood with its confidence, seven live expression bars and a timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui import theme
+from app.ui.session import TIMELINE_SECONDS, TimelinePoint
+from app.vision.reading import EXPRESSIONS
+
+
+class ExpressionBars(QWidget):
+    """Seven horizontal bars, one per expression, painted."""
+
+    ROW = 22
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._values: dict[str, float] = {}
+        self.setMinimumHeight(self.ROW * len(EXPRESSIONS))
+
+    def set_probabilities(self, values: dict[str, float]) -> None:
+        self._values = dict(values)
+        self.update()
+
+    def values(self) -> dict[str, float]:
+        return dict(self._values)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(self.font())
+        font.setPixelSize(12)
+        painter.setFont(font)
+        label_w = 78
+        value_w = 40
+        row_h = max(self.ROW, self.height() / len(EXPRESSIONS))
+        bar_w = max(10.0, self.width() - label_w - value_w - 8)
+        top = max((v for v in self._values.values()), default=0.0)
+        for i, name in enumerate(EXPRESSIONS):
+            y = i * row_h
+            value = self._values.get(name, 0.0)
+            strong = bool(self._values) and value == top
+            painter.setPen(QColor(theme.TEXT if strong else theme.TEXT_DIM))
+            painter.drawText(
+                QRectF(0, y, label_w, row_h),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                name.capitalize(),
+            )
+            track = QRectF(label_w, y + row_h / 2 - 4, bar_w, 8)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(theme.SURFACE_HIGH))
+            painter.drawRoundedRect(track, 4, 4)
+            if value > 0:
+                fill = QRectF(track.x(), track.y(), max(8.0, bar_w * value), 8)
+                color = theme.mood_color(name)
+                if not strong:
+                    color.setAlphaF(0.7)
+                painter.setBrush(color)
+                painter.drawRoundedRect(fill, 4, 4)
+            painter.setPen(QColor(theme.TEXT if strong else theme.TEXT_DIM))
+            painter.drawText(
+                QRectF(label_w + bar_w, y, value_w + 8, row_h),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                f"{value * 100:.0f}%" if self._values else "–",
+            )
+        painter.end()
+
+
+class MoodTimeline(QWidget):
+    """A strip of the voted mood over the last minutes, newest on the right."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._points: list[TimelinePoint] = []
+        self._now = 0.0
+        self.span = TIMELINE_SECONDS
+        self.setMinimumHeight(34)
+
+    def set_points(self, points: Iterable[TimelinePoint], now: float) -> None:
+        self._points = list(points)
+        self._now = now
+        self.update()
+
+    @property
+    def points(self) -> list[TimelinePoint]:
+        return list(self._points)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(self.font())
+        font.setPixelSize(10)
+        painter.setFont(font)
+        strip = QRectF(0, 0, self.width(), self.height() - 14)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(theme.SURFACE_HIGH))
+        painter.drawRoundedRect(strip, 5, 5)
+        start = self._now - self.span
+        px = strip.width() / self.span
+        for i, point in enumerate(self._points):
+            end = self._points[i + 1].time if i + 1 < len(self._points) else self._now
+            if end < start or point.mood is None:
+                continue
+            x0 = strip.x() + (max(point.time, start) - start) * px
+            x1 = strip.x() + (end - start) * px
+            color = theme.mood_color(point.mood)
+            color.setAlphaF(0.35 + 0.65 * max(0.0, min(1.0, point.confidence)))
+            painter.setBrush(color)
+            painter.drawRect(QRectF(x0, strip.y() + 3, max(1.0, x1 - x0 + 0.5), strip.height() - 6))
+        painter.setPen(QColor(theme.TEXT_DIM))
+        minutes = int(self.span // 60)
+        painter.drawText(
+            QRectF(0, strip.bottom() + 1, self.width(), 13),
+            Qt.AlignmentFlag.AlignLeft,
+            f"{minutes} min ago",
+        )
+        painter.drawText(
+            QRectF(0, strip.bottom() + 1, self.width(), 13), Qt.AlignmentFlag.AlignRight, "now"
+        )
+        painter.end()
+
+
+class MoodPanel(QFrame):
+    """The voted mood, the live expressions and the timeline."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self._setup_ui()
+        self.set_mood(None, 0.0, face=False, camera=False)
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 12, 14, 14)
+        layout.setSpacing(8)
+        title = QLabel("YOUR MOOD")
+        title.setObjectName("cardTitle")
+        layout.addWidget(title)
+        row = QHBoxLayout()
+        self.dot = QLabel()
+        self.dot.setFixedSize(14, 14)
+        row.addWidget(self.dot)
+        self.mood_label = QLabel()
+        self.mood_label.setObjectName("moodTitle")
+        row.addWidget(self.mood_label)
+        row.addStretch(1)
+        self.confidence_label = QLabel()
+        self.confidence_label.setObjectName("dim")
+        row.addWidget(self.confidence_label)
+        layout.addLayout(row)
+        self.bars = ExpressionBars()
+        layout.addWidget(self.bars)
+        self.timeline = MoodTimeline()
+        layout.addWidget(self.timeline)
+
+    def set_mood(self, mood: str | None, confidence: float, face: bool, camera: bool) -> None:
+        if mood is not None:
+            text = theme.MOOD_WORDS.get(mood, mood.capitalize())
+            self.confidence_label.setText(f"{confidence * 100:.0f}% sure")
+        elif not camera:
+            text = "Not watching"
+            self.confidence_label.setText("manual")
+        elif not face:
+            text = "Looking for you…"
+            self.confidence_label.setText("")
+        else:
+            text = "Reading…"
+            self.confidence_label.setText("")
+        color = theme.MOOD_COLORS.get(mood or "", theme.TEXT_DIM)
+        self.mood_label.setText(text)
+        self.mood_label.setStyleSheet(f"color: {color};")
+        self.dot.setStyleSheet(f"background: {color}; border-radius: 7px;")
+
+    @property
+    def mood_text(self) -> str:
+        return self.mood_label.text()
