@@ -99,6 +99,10 @@ class PygameOutput:
         log.info("audio mixer ready: %s", pygame.mixer.get_init())
         return pygame.mixer
 
+    def open(self) -> None:
+        """Open the audio device now (else the first ``load`` does); may raise AudioDeviceError."""
+        self._mixer()
+
     def load(self, path: Path) -> None:
         mixer = self._mixer()
         try:

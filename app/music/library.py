@@ -49,6 +49,8 @@ MAX_FOLDER_FILES = 10_000
 MAX_AUDIO_BYTES = 2 * 1024 * 1024 * 1024
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+# Playlist lines end in LF, CRLF or CR only (str.splitlines would also split on \x1c, \x85, ...).
+_LINES = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def parse_m3u(text: str) -> list[tuple[str, str]]:
     """``(entry, title)`` pairs from M3U text: ``#EXTINF:<secs>,<title>`` names the next entry."""
     pairs: list[tuple[str, str]] = []
     title = ""
-    for raw_line in text.splitlines():
+    for raw_line in _LINES.split(text):
         line = raw_line.strip().lstrip("\ufeff")
         if not line:
             continue
@@ -225,7 +227,7 @@ def parse_pls(text: str) -> list[tuple[str, str]]:
     files: dict[int, str] = {}
     titles: dict[int, str] = {}
     declared: int | None = None
-    for raw_line in text.splitlines():
+    for raw_line in _LINES.split(text):
         line = raw_line.strip().lstrip("\ufeff")
         if not line or line.startswith((";", "#", "[")) or "=" not in line:
             continue

@@ -1,0 +1,216 @@
+"""Run a short scripted session on the real mixer with SDL's ``disk`` audio driver, in a child
+process, and hand the decoded output back for analysis.
+
+SDL reads ``SDL_AUDIODRIVER``/``SDL_DISKAUDIOFILE`` when the mixer opens, and the rest of the test
+run uses the ``dummy`` driver, so every scenario runs in its own interpreter:
+
+    samples, rate, segments = run_scenario("player", tmp_path)
+
+The child writes ``out.raw`` (what the sound card would have played: S16LE interleaved) and
+``segments.json``: ``[label, first_byte, end_byte]`` for each step, taken from the size of
+``out.raw`` before and after the step (the disk driver writes in real time, so the file size is the
+audio clock). The parent turns them into sample ranges; ``segment(...)`` trims a margin at both
+ends for the mixer's buffering.
+
+Scenarios (each a few seconds of real audio):
+- ``player``: A (440 Hz) plays, pause, resume, ``next`` to B (880 Hz), a 0.6 s fade to a playlist
+  whose first file is corrupt, so C (660 Hz) plays after it is skipped.
+- ``controller``: AUTO with no mood (calm, 440 Hz), mood happy (upbeat, 880 Hz), manual override
+  (intense, 660 Hz), back to AUTO (upbeat), mood surprise (energetic, 550 Hz).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+FREQS = {"calm": 440.0, "upbeat": 880.0, "intense": 660.0, "energetic": 550.0, "gentle": 330.0}
+
+
+def run_scenario(name: str, workdir: Path) -> tuple[np.ndarray, int, dict[str, tuple[int, int]]]:
+    """Run scenario ``name`` in a child process; (mono samples, rate, label -> sample range)."""
+    raw = workdir / "out.raw"
+    env = dict(os.environ)
+    env.update(
+        SDL_AUDIODRIVER="disk",
+        SDL_DISKAUDIOFILE=str(raw),
+        PYGAME_HIDE_SUPPORT_PROMPT="1",
+    )
+    env.pop("SDL_DISKAUDIODELAY", None)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), name, str(workdir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads((workdir / "segments.json").read_text())
+    rate, channels = int(info["rate"]), int(info["channels"])
+    sys.path.insert(0, str(HERE.parent))
+    from audio_files import read_raw_pcm
+
+    samples = read_raw_pcm(raw, channels)
+    frame_bytes = 2 * channels
+    segments = {
+        label: (start // frame_bytes, end // frame_bytes) for label, start, end in info["segments"]
+    }
+    return samples, rate, segments
+
+
+def segment(
+    samples: np.ndarray, rate: int, span: tuple[int, int], margin: float = 0.1
+) -> np.ndarray:
+    """The samples of ``span`` without ``margin`` seconds at each end (mixer buffering)."""
+    start, end = span
+    pad = int(margin * rate)
+    assert end - start > 2 * pad, f"segment too short: {span}"
+    return samples[start + pad : end - pad]
+
+
+def tail(
+    samples: np.ndarray, rate: int, span: tuple[int, int], seconds: float = 0.25
+) -> np.ndarray:
+    """The last ``seconds`` of ``span`` (after any fade at its start), less a small margin."""
+    start, end = span
+    end -= int(0.03 * rate)
+    first = max(start, end - int(seconds * rate))
+    assert end - first > rate // 10, f"segment too short: {span}"
+    return samples[first:end]
+
+
+# ---- the child side --------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self, raw: Path, tick: Callable[[], None]) -> None:
+        self.raw = raw
+        self.tick = tick
+        self.segments: list[tuple[str, int, int]] = []
+
+    def size(self) -> int:
+        try:
+            return self.raw.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def hold(self, label: str, seconds: float) -> None:
+        """Let ``seconds`` of audio play (ticking the app), recorded as segment ``label``."""
+        start = self.size()
+        target = start + int(seconds * self.bytes_per_second)
+        deadline = time.monotonic() + seconds * 4 + 2  # never wait forever on a stuck driver
+        while self.size() < target and time.monotonic() < deadline:
+            self.tick()
+            time.sleep(0.01)
+        self.tick()
+        self.segments.append((label, start, self.size()))
+
+    bytes_per_second = 0
+
+
+def _tones(folder: Path, spec: dict[str, float], seconds: float = 8.0) -> None:
+    from audio_files import write_tone
+
+    for name, freq in spec.items():
+        write_tone(folder / name / f"{name}.ogg", freq, seconds, title=name)
+
+
+def main(name: str, work: Path) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    import pygame
+
+    from app.music.audio import PygameOutput
+
+    work.mkdir(parents=True, exist_ok=True)
+    info: dict[str, object] = {}
+    if name == "player":
+        from audio_files import corrupt_files, write_tone
+
+        from app.music.library import Playlist, Track, read_track
+        from app.music.player import Player, PlayerState
+
+        def track(path: Path) -> Track:
+            found, reason = read_track(path)
+            assert found is not None, reason
+            return found
+
+        a = track(write_tone(work / "a.ogg", 440, 8.0))
+        b = track(write_tone(work / "b.wav", 880, 8.0))
+        c = track(write_tone(work / "c.ogg", 660, 8.0))
+        broken = Track(corrupt_files(work / "bad")[0], "broken")
+        output = PygameOutput()
+        output.open()
+        player = Player(output)
+        player.set_playlist(Playlist("first", (a, b)))
+        rec = _recorder(work, player.poll, info)
+        rec.hold("A", 0.5)
+        player.pause()
+        rec.hold("paused", 0.4)
+        player.play()
+        rec.hold("resumed", 0.4)
+        player.next()
+        rec.hold("B", 0.5)
+        player.set_playlist(Playlist("second", (broken, c)), fade=0.6)
+        rec.hold("fade", 0.6)
+        rec.hold("C", 0.9)  # fades in over 0.6 s after the broken file is skipped
+        info["final_state"] = player.state.value
+        info["final_index"] = player.index
+        assert player.state is PlayerState.PLAYING
+    elif name == "controller":
+        from app.controller import Controller
+        from app.music.library import Library
+        from app.music.player import Player
+        from app.settings import Settings
+
+        _tones(work / "lists", FREQS)
+        settings = Settings()  # strategy "lift": neutral -> calm, happy -> upbeat
+        settings.music.fade_s = 0.2
+        output = PygameOutput()
+        output.open()
+        player = Player(output)
+        controller = Controller(player, Library([work / "lists"]), settings)
+        rec = _recorder(work, controller.tick, info)
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("auto-start", controller.start),
+            ("mood-happy", lambda: controller.on_mood("happy", time.monotonic())),
+            ("manual-intense", lambda: controller.select("intense")),
+            ("mood-ignored", lambda: controller.on_mood("surprise", time.monotonic())),
+            ("back-to-auto", controller.set_auto),
+            ("mood-happy-again", lambda: controller.on_mood("happy", time.monotonic())),
+        ]
+        log = []
+        for label, step in steps:
+            step()
+            rec.hold(label, 0.6)
+            log.append(
+                [label, controller.mode.value, controller.playlist_name, round(player.position, 2)]
+            )
+        info["log"] = log
+    else:
+        raise SystemExit(f"unknown scenario {name}")
+    info["segments"] = rec.segments
+    pygame.mixer.quit()
+    (work / "segments.json").write_text(json.dumps(info))
+
+
+def _recorder(work: Path, tick: Callable[[], None], info: dict[str, object]) -> Recorder:
+    import pygame
+
+    rec = Recorder(work / "out.raw", tick)
+    freq, _size, channels = pygame.mixer.get_init()
+    info["rate"], info["channels"] = freq, channels
+    rec.bytes_per_second = freq * channels * 2
+    return rec
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
