@@ -57,3 +57,25 @@ install-desktop: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .cache dist build .mypy_cache .ruff_cache .pytest_cache
+
+# Side-by-side benchmark against the fer package (bench/README.md). fer and TensorFlow live in a
+# separate venv, never in the app's install; fer goes in with --no-deps (see
+# bench/requirements-fer.txt). BENCH_ARGS passes options to bench/compare.py.
+BENCH_VENV  := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_ARGS  ?=
+
+.PHONY: bench-env
+
+$(BENCH_STAMP): bench/requirements-fer.txt | $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-fer.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+	$(BENCH_VENV)/bin/python -W ignore -c "from fer.fer import FER"
+	touch $@
+
+bench-env: $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(PY) bench/compare.py $(BENCH_ARGS)

@@ -1,0 +1,397 @@
+"""MoodPlayer's perception side by side with the ``fer`` package, on the same frames, in one run.
+
+This driver runs in the app's venv. It builds the 640x480 benchmark video (``bench/frames.py``),
+decodes it once, runs our pipeline (``app.vision.analyzer.build_analyzer(threads=1)``) over every
+frame, and starts ``bench/fer_side.py`` in the separate benchmark venv (``.bench-venv``, with fer
+and TensorFlow CPU) on the identical frames decoded from the same file. Everything runs on one
+thread; the pipelines take turns (ours, fer, fer-keras, then the reverse order in the next round)
+so a burst of load on the machine hits both. Per-frame times are pooled over the rounds.
+
+    make bench                      # creates .bench-venv if needed, then runs this
+    .venv/bin/python bench/compare.py --frames 300 --rounds 2
+
+Prints a Markdown table and writes it, with every per-frame record, under ``.cache/bench/``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from importlib.metadata import version  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+cv2.setNumThreads(1)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import frames as bench_frames  # noqa: E402  (bench/frames.py: no app import)
+
+DEFAULT_BENCH_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+DEFAULT_OUT_DIR = ROOT / ".cache" / "bench"
+FER_MODES = {"tflite": "fer, default (Haar + TFLite)", "keras": "fer, use_tflite=False (Keras)"}
+STAGES = ("detect", "crop", "infer")
+
+# -- the frames ------------------------------------------------------------------------------
+
+
+def benchmark_video(out_dir: Path, n: int, seed: int) -> tuple[Path, list[Any]]:
+    """The benchmark video (built once per (n, seed)) and the true face box of each frame."""
+    scenes = bench_frames.make_benchmark_scenes(n, seed)
+    video = out_dir / f"frames-{n}-seed{seed}.mp4"
+    if not video.exists():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        partial = video.with_suffix(".partial.mp4")
+        bench_frames.write_video(partial, [s.frame for s in scenes])
+        partial.replace(video)
+    return video, [s.face for s in scenes]
+
+
+def load_frames(video: Path) -> list[np.ndarray]:
+    """Every frame of ``video`` (BGR), decoded before timing starts (fer_side does the same)."""
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise SystemExit(f"compare: cannot open video {video}")
+    frames: list[np.ndarray] = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+# -- the two sides ---------------------------------------------------------------------------
+
+
+def run_ours(frames: list[np.ndarray], warmup: int) -> dict[str, Any]:
+    """Our pipeline over every frame: one ``Analyzer.analyze`` call per frame, one thread."""
+    from app.vision.analyzer import build_analyzer
+
+    started = time.perf_counter()
+    analyzer = build_analyzer(threads=1)
+    for index, frame in enumerate(frames[:warmup]):
+        analyzer.analyze(frame, index / 10.0, index)
+    load_seconds = time.perf_counter() - started
+
+    records: list[dict[str, Any]] = []
+    for index, frame in enumerate(frames):
+        cpu_start, start = time.process_time(), time.perf_counter()
+        reading = analyzer.analyze(frame, index / 10.0, index)
+        total = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
+        box = reading.box
+        records.append(
+            {
+                "index": index,
+                "total": total,
+                "cpu": cpu,
+                "detect": reading.timings.detect,
+                "crop": reading.timings.crop,
+                "infer": reading.timings.infer,
+                "box": None if box is None else [box.x, box.y, box.w, box.h],
+                "top": reading.top(1)[0][0] if reading.probabilities else None,
+                "probabilities": dict(reading.probabilities),
+            }
+        )
+    return {
+        "pipeline": "MoodPlayer",
+        "mode": "ours",
+        "versions": {
+            "moodplayer": _version("moodplayer"),
+            "onnxruntime": _version("onnxruntime"),
+            "opencv": cv2.__version__,
+            "numpy": np.__version__,
+        },
+        "threads": 1,
+        "load_seconds": load_seconds,
+        "frames": records,
+    }
+
+
+def run_fer(bench_python: Path, video: Path, mode: str, warmup: int) -> dict[str, Any]:
+    """fer in the benchmark venv, as a child process on the same video file."""
+    env = dict(os.environ)
+    env.update(
+        OMP_NUM_THREADS="1",
+        TF_NUM_INTRAOP_THREADS="1",
+        TF_NUM_INTEROP_THREADS="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONWARNINGS="ignore",
+    )
+    env.pop("PYTHONPATH", None)
+    with tempfile.TemporaryDirectory(prefix="moodplayer-bench-") as tmp:
+        out = Path(tmp) / "fer.json"
+        command = [str(bench_python), str(HERE / "fer_side.py")]
+        command += ["--video", str(video), "--out", str(out), "--mode", mode]
+        command += ["--warmup", str(warmup)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not out.exists():
+            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+            raise SystemExit(f"compare: the fer side failed (exit {done.returncode}):\n{tail}")
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+
+# -- summarising -----------------------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    """One pipeline's runs (one per round) over the same frames."""
+
+    key: str
+    label: str
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def pooled(self, name: str) -> list[float]:
+        return [r[name] for run in self.runs for r in run["frames"]]
+
+    def fps_per_round(self, clock: str = "total") -> list[float]:
+        """Frames per second of each round, by wall time ("total") or by process CPU time."""
+        return [len(run["frames"]) / sum(r[clock] for r in run["frames"]) for run in self.runs]
+
+    @property
+    def first(self) -> list[dict[str, Any]]:
+        return list(self.runs[0]["frames"])
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def iou(a: list[int], b: list[int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = w * h
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
+
+
+def face_counts(records: list[dict[str, Any]], truth: list[Any]) -> dict[str, int]:
+    """Frames with a face found, and how many of them hold the pasted face (IoU >= 0.3)."""
+    found = [r["box"] for r in records]
+    hits = sum(
+        1 for box, true in zip(found, truth, strict=True) if box and true and iou(box, true) >= 0.3
+    )
+    false_frames = sum(1 for box, true in zip(found, truth, strict=True) if box and not true)
+    return {
+        "found": sum(1 for box in found if box),
+        "true_faces": sum(1 for t in truth if t),
+        "hits": hits,
+        "on_faceless_frames": false_frames,
+    }
+
+
+def agreement(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Top expression agreement on frames where both found (the same) face."""
+    both = [(a, b) for a, b in zip(ours, theirs, strict=True) if a["box"] and b["box"]]
+    same_face = [(a, b) for a, b in both if iou(a["box"], b["box"]) >= 0.3]
+    agree = sum(1 for a, b in same_face if a["top"] == b["top"])
+    return {"both": len(both), "same_face": len(same_face), "agree": agree}
+
+
+def summarise(side: Side, truth: list[Any]) -> dict[str, Any]:
+    totals = side.pooled("total")
+    fps = side.fps_per_round()
+    return {
+        "label": side.label,
+        "fps_rounds": fps,
+        "fps": statistics.median(fps),
+        "cpu_fps": statistics.median(side.fps_per_round("cpu")),
+        "median_ms": 1000 * statistics.median(totals),
+        "p95_ms": 1000 * percentile(totals, 95),
+        "mean_ms": 1000 * statistics.fmean(totals),
+        "stages_mean_ms": {s: 1000 * statistics.fmean(side.pooled(s)) for s in STAGES},
+        "faces": face_counts(side.first, truth),
+        "load_seconds": statistics.median(run["load_seconds"] for run in side.runs),
+        "versions": side.runs[0]["versions"],
+    }
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        load = "?"
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": platform.python_version(),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['system']}), Python {m['python']}; "
+        f"{m['date']}; load average before the run {m['load_before']} (the machine was shared).",
+        f"Frames: {report['frames']} frames 640x480 from `bench/frames.py` "
+        f"(seed {report['seed']}), "
+        f"{report['true_faces']} with a face; {report['rounds']} round(s), "
+        f"{report['warmup']} warm-up frames per run, one thread everywhere.",
+        "",
+        "| pipeline | frames/s | frames/s by CPU time | median ms | p95 ms | detect ms | crop ms "
+        "| infer ms | faces found (true) | on faceless frames | load s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in report["sides"].values():
+        st = s["stages_mean_ms"]
+        fps_range = "–".join(f"{v:.1f}" for v in (min(s["fps_rounds"]), max(s["fps_rounds"])))
+        f = s["faces"]
+        lines.append(
+            f"| {s['label']} | {s['fps']:.1f} ({fps_range}) | {s['cpu_fps']:.1f} "
+            f"| {s['median_ms']:.1f} "
+            f"| {s['p95_ms']:.1f} | {st['detect']:.1f} | {st['crop']:.2f} | {st['infer']:.2f} "
+            f"| {f['found']} ({f['hits']} of {f['true_faces']}) | {f['on_faceless_frames']} "
+            f"| {s['load_seconds']:.1f} |"
+        )
+    lines.append("")
+    lines.append(
+        "frames/s: frames / wall time, median over rounds (range in brackets); by CPU time: frames "
+        "/ process CPU time, which a busy shared machine disturbs less. Median and p95 are wall "
+        "times per frame. Stage times are wall means per frame; for fer, *crop* is what "
+        "`detect_emotions` spends outside its face finder and classifier. Faces found: frames "
+        "with a face box (in brackets, how many of them hold the pasted face, IoU >= 0.3)."
+    )
+    lines.append("")
+    for key, r in report["ratios"].items():
+        a = report["agreement"][key]
+        lines.append(
+            f"- ours / {report['sides'][key]['label']}: **{r['fps_ratio']:.1f}x** frames/s "
+            f"(per round: {', '.join(f'{v:.1f}x' for v in r['per_round'])}; by CPU time "
+            f"{r['cpu_ratio']:.1f}x); top expression "
+            f"agrees on {a['agree']} of {a['same_face']} frames where both found the same face"
+            + (f" ({100 * a['agree'] / a['same_face']:.0f}%)" if a["same_face"] else "")
+            + "."
+        )
+    lines.append(
+        "- DeepFace: not measured. Its emotion weights (`facial_expression_model_weights.h5`) are "
+        "downloaded from GitHub on first use, and this machine reaches only package registries."
+    )
+    return "\n".join(lines) + "\n"
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except Exception:  # a missing distribution just shows as "?"
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="MoodPlayer vs fer on the same frames.")
+    parser.add_argument("--frames", type=int, default=300, help="frames in the video (300)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of bench/frames.py (0)")
+    parser.add_argument("--rounds", type=int, default=2, help="times each pipeline runs (2)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed frames per run (10)")
+    parser.add_argument(
+        "--fer-modes",
+        default="tflite,keras",
+        help="fer variants to run: tflite (its default), keras (use_tflite=False), or 'none'",
+    )
+    parser.add_argument("--bench-python", type=Path, default=DEFAULT_BENCH_PYTHON)
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    args = parser.parse_args(argv)
+
+    modes = [m for m in args.fer_modes.split(",") if m and m != "none"]
+    for mode in modes:
+        if mode not in FER_MODES:
+            parser.error(f"unknown fer mode {mode!r} (choose from {', '.join(FER_MODES)})")
+    if modes and not args.bench_python.exists():
+        raise SystemExit(
+            f"compare: no benchmark venv at {args.bench_python}; run `make bench-env` first"
+        )
+
+    info = machine()
+    video, truth = benchmark_video(args.out_dir, args.frames, args.seed)
+    frames = load_frames(video)
+    if len(frames) != len(truth):
+        raise SystemExit(f"compare: {video} has {len(frames)} frames, expected {len(truth)}")
+
+    sides = {"ours": Side("ours", "MoodPlayer (ours)")}
+    for mode in modes:
+        sides[mode] = Side(mode, FER_MODES[mode])
+    order = list(sides)
+    for round_index in range(args.rounds):
+        for key in order if round_index % 2 == 0 else order[::-1]:
+            print(f"round {round_index + 1}/{args.rounds}: {sides[key].label} ...", file=sys.stderr)
+            if key == "ours":
+                run = run_ours(frames, args.warmup)
+            else:
+                run = run_fer(args.bench_python, video, key, args.warmup)
+            if len(run["frames"]) != len(frames):
+                raise SystemExit(f"compare: {key} saw {len(run['frames'])} frames")
+            sides[key].runs.append(run)
+
+    summaries = {key: summarise(side, truth) for key, side in sides.items()}
+    ratios = {}
+    agreements = {}
+    for key in modes:
+        ours_fps, their_fps = sides["ours"].fps_per_round(), sides[key].fps_per_round()
+        ratios[key] = {
+            "fps_ratio": summaries["ours"]["fps"] / summaries[key]["fps"],
+            "cpu_ratio": summaries["ours"]["cpu_fps"] / summaries[key]["cpu_fps"],
+            "per_round": [a / b for a, b in zip(ours_fps, their_fps, strict=True)],
+        }
+        agreements[key] = agreement(sides["ours"].first, sides[key].first)
+
+    report = {
+        "machine": info,
+        "video": str(video.relative_to(ROOT) if video.is_relative_to(ROOT) else video),
+        "frames": len(frames),
+        "true_faces": sum(1 for t in truth if t),
+        "seed": args.seed,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "sides": summaries,
+        "ratios": ratios,
+        "agreement": agreements,
+    }
+    table = markdown(report)
+    print(table)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "compare.md").write_text(table, encoding="utf-8")
+    raw = {**report, "runs": {key: side.runs for key, side in sides.items()}}
+    (args.out_dir / "compare.json").write_text(json.dumps(raw), encoding="utf-8")
+    print(f"wrote {args.out_dir / 'compare.md'} and compare.json", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
