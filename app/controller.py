@@ -55,10 +55,7 @@ class Controller:
         self._resume: dict[str, tuple[int, float]] = {}
         self._started = False
         self.set_library(library)
-        player.set_volume(settings.music.volume)
-        player.set_muted(settings.music.muted)
-        player.repeat = RepeatMode(settings.music.repeat)
-        player.shuffle = settings.music.shuffle
+        self.apply_settings()
         player.on_track_end = self._on_track_end
 
     # ---- what the UI shows ---------------------------------------------------------------------
@@ -114,6 +111,14 @@ class Controller:
         self._resume = {k: v for k, v in self._resume.items() if k in self._playlists}
         if not self._playlists:
             log.warning("no playlists found")
+
+    def apply_settings(self) -> None:
+        """Give the player ``settings.music``'s volume, mute, repeat and shuffle (after edits)."""
+        music = self.settings.music
+        self.player.set_volume(music.volume)
+        self.player.set_muted(music.muted)
+        self.player.repeat = RepeatMode(music.repeat)
+        self.player.shuffle = music.shuffle
 
     def start(self) -> None:
         """Begin playing: the last selection if it still exists, else AUTO's playlist."""
@@ -199,7 +204,9 @@ class Controller:
             log.info("mood %s: %s will play when this track ends", mood, target)
             self._pending = target
             return
-        self._switch_to(target, fade=self.settings.music.fade_s)
+        # A paused or stopped listener stays so: the new playlist waits, ready, for play().
+        listening = self.player.state in (PlayerState.PLAYING, PlayerState.ERROR)
+        self._switch_to(target, fade=self.settings.music.fade_s, play=listening)
 
     def _on_track_end(self, track: Track) -> bool:
         """Player hook: apply a deferred AUTO switch instead of moving to the next track."""
@@ -225,17 +232,21 @@ class Controller:
         self._resume[playlist.name] = entry
         log.debug("remember %s at track %d, %.1f s", playlist.name, *entry)
 
-    def _switch_to(self, name: str, fade: float, remember: bool = True) -> None:
+    def _switch_to(self, name: str, fade: float, remember: bool = True, play: bool = True) -> None:
         if name == self.playlist_name and self.player.state in (
             PlayerState.PLAYING,
             PlayerState.PAUSED,
         ):
+            if play and self.player.state is PlayerState.PAUSED:
+                self.player.play()
             return
         if remember:
             self._remember()
         index, position = self._resume.get(name, (0, 0.0))
         log.info("switching to %s (track %d, %.1f s, fade %.1f s)", name, index, position, fade)
-        self.player.set_playlist(self._playlists[name], index=index, position=position, fade=fade)
+        self.player.set_playlist(
+            self._playlists[name], index=index, position=position, fade=fade, play=play
+        )
 
     def _step_playlist(self, direction: int) -> None:
         names = self.playlist_names()

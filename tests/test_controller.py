@@ -179,3 +179,41 @@ def test_no_playlists_at_all_is_quiet_not_a_crash() -> None:
     ctl.tick()
     ctl.on_mood("happy", clock())
     assert ctl.playlist_name is None and player.state is PlayerState.STOPPED
+
+
+def test_a_mood_change_while_paused_does_not_start_the_music() -> None:
+    settings = Settings()
+    settings.music.fade_s = 1.0
+    clock, out, player, ctl = rig(settings)
+    ctl.start()
+    player.pause()
+    ctl.on_mood("happy", clock())
+    assert ctl.playlist_name == "upbeat" and player.state is not PlayerState.PLAYING
+    assert out.names()[-1] != "play"
+    player.play()
+    assert folder(out) == "upbeat" and player.state is PlayerState.PLAYING
+
+
+def test_pending_switch_is_dropped_by_a_manual_choice_or_a_mood_that_returns() -> None:
+    settings = Settings()
+    settings.music.switch = "track_end"
+    clock, out, player, ctl = rig(settings)
+    ctl.start()
+    ctl.on_mood("happy", clock())
+    assert ctl.pending == "upbeat"
+    ctl.on_mood("neutral", clock())  # back to calm's mood: nothing to switch any more
+    assert ctl.pending is None
+    ctl.on_mood("happy", clock())
+    ctl.select("gentle")
+    assert ctl.pending is None
+    run(clock, ctl, 33.0)  # fade + the 30 s track: MANUAL goes on within gentle
+    assert folder(out) == "gentle" and player.index == 1
+
+
+def test_apply_settings_after_an_edit() -> None:
+    settings = Settings()
+    _clock, out, player, ctl = rig(settings)
+    settings.music.muted = True
+    settings.music.repeat = "off"
+    ctl.apply_settings()
+    assert out.volume == 0.0 and player.repeat.value == "off"

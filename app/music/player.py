@@ -39,6 +39,10 @@ Clock = Callable[[], float]
 
 RESTART_AFTER = 3.0
 DEVICE_RETRY_S = 5.0
+# A track that ends less than this after it started "played nothing"; when every track of the
+# playlist in a row does that (files that load but hold no sound), the player stops in ERROR
+# instead of cycling through them forever.
+EMPTY_PLAY_S = 0.5
 
 
 class PlayerState(enum.Enum):
@@ -89,6 +93,7 @@ class Player:
         self._shuffle = False
         self._switch: _Switch | None = None
         self._retry_at: float | None = None
+        self._empty_ends = 0
         self.error: str | None = None
         self.on_track_end: Callable[[Track], bool] | None = None
         self._output.set_volume(self._volume)
@@ -179,6 +184,7 @@ class Player:
         self._settle()
         self._playlist = playlist
         self._failed = set()
+        self._empty_ends = 0
         self.error = None
         self._retry_at = None
         count = len(playlist.tracks)
@@ -445,7 +451,17 @@ class Player:
         track = self.current
         assert track is not None
         log.info("track ended: %s", track.display)
+        played = self._clock() - self._since if self._since is not None else 0.0
+        self._empty_ends = self._empty_ends + 1 if played < EMPTY_PLAY_S else 0
         self._base, self._since = 0.0, None
+        if self._empty_ends >= max(2, len(self._order)):
+            self._empty_ends = 0
+            self._output.stop()
+            self._fail(
+                f"Nothing in the playlist “{self._playlist.name if self._playlist else ''}” "
+                "makes a sound (every track ended at once)."
+            )
+            return
         if self.on_track_end is not None and self.on_track_end(track):
             if self._state is PlayerState.PLAYING and not self._output.busy():
                 # The hook took over but started nothing: rest here rather than re-ending.

@@ -261,3 +261,63 @@ def test_shuffle_off_returns_to_playlist_order() -> None:
     assert player.index == 2
     player.next()
     assert player.index == 3
+
+
+def test_files_that_load_but_hold_no_sound_end_in_error_not_a_spin() -> None:
+    clock, out, player, playlist = rig(count=3)
+    out.durations = {t.path: 0.0 for t in playlist.tracks}
+    player.set_playlist(playlist)
+    run(clock, player, 3.0)
+    assert player.state is PlayerState.ERROR and "makes a sound" in (player.error or "")
+    loads = out.names().count("load")
+    run(clock, player, 3.0)
+    assert out.names().count("load") == loads
+
+
+def test_one_silent_file_among_good_ones_is_just_passed_over() -> None:
+    clock, out, player, playlist = rig(count=3, duration=2.0)
+    out.durations = {playlist.tracks[1].path: 0.0}
+    player.set_playlist(playlist)
+    run(clock, player, 10.0)
+    assert player.state is PlayerState.PLAYING
+
+
+operations = st.lists(
+    st.sampled_from(
+        ["next", "previous", "pause", "play", "toggle", "stop", "seek", "shuffle", "repeat", "wait"]
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ops=operations,
+    count=st.integers(1, 6),
+    seed=st.integers(0, 1000),
+    waits=st.lists(st.floats(0.0, 5.0), min_size=1),
+)
+def test_any_command_sequence_keeps_the_player_consistent(
+    ops: list[str], count: int, seed: int, waits: list[float]
+) -> None:
+    clock, out, player, playlist = rig(count=count, duration=3.0, seed=seed)
+    rng = random.Random(seed)
+    player.set_playlist(playlist)
+    for n, op in enumerate(ops):
+        if op == "seek":
+            player.seek(rng.uniform(-1, 5))
+        elif op == "shuffle":
+            player.shuffle = not player.shuffle
+        elif op == "repeat":
+            player.repeat = rng.choice(list(RepeatMode))
+        elif op == "wait":
+            clock.advance(waits[n % len(waits)])
+            player.poll()
+        else:
+            getattr(player, op)()
+        assert sorted(player.order) == list(range(count))
+        assert 0 <= player.index < count
+        assert 0.0 <= player.position <= 3.0
+        assert player.state is not PlayerState.ERROR
+        if player.state is PlayerState.PLAYING:
+            assert out.loaded == playlist.tracks[player.index].path
