@@ -366,6 +366,9 @@ class ExpressionModel(CardPreprocessing):
         self._input_name: str = session.get_inputs()[0].name
         self._output_names: list[str] = [session.get_outputs()[0].name]
         self._n_outputs = len(card.labels)
+        self._input_shape = card.input_shape
+        # Some exported models fix the batch size at 1: feed them one item at a time.
+        self._one_at_a_time = session.get_inputs()[0].shape[0] == 1
         # Column of each expression in the model's output, or -1 when the model lacks it.
         source = {expression_for(label): i for i, label in enumerate(card.labels)}
         self._columns = np.array([source.get(e, -1) for e in EXPRESSIONS], dtype=np.intp)
@@ -478,14 +481,21 @@ class ExpressionModel(CardPreprocessing):
         x = batch if batch.dtype == np.float32 else batch.astype(np.float32)
         if x.ndim == 3:
             x = x[None]
-        if x.shape[1:] != self.card.input_shape:
-            raise ValueError(
-                f"input shape {x.shape[1:]} is not the model's {self.card.input_shape}"
-            )
+        if x.shape[1:] != self._input_shape:
+            raise ValueError(f"input shape {x.shape[1:]} is not the model's {self._input_shape}")
         if not x.flags.c_contiguous:
             x = np.ascontiguousarray(x)
-        out: Float32Array = self._session.run(self._output_names, {self._input_name: x})[0]
-        out = out.reshape(x.shape[0], self._n_outputs)
+        run = self._session.run
+        if self._one_at_a_time and len(x) != 1:
+            parts = [
+                run(self._output_names, {self._input_name: x[i : i + 1]})[0] for i in range(len(x))
+            ]
+            out: Float32Array = (
+                np.concatenate(parts) if parts else np.zeros((0, self._n_outputs), np.float32)
+            )
+        else:
+            out = run(self._output_names, {self._input_name: x})[0]
+        out = np.asarray(out, dtype=np.float32).reshape(x.shape[0], self._n_outputs)
         if self.card.output == "logits":
             out = out - out.max(axis=1, keepdims=True)
             np.exp(out, out=out)

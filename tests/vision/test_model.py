@@ -230,13 +230,16 @@ def test_card_that_is_not_json(tmp_path: Path) -> None:
 # --- bring your own model ----------------------------------------------------------------------
 
 
-def _tiny_model(path: Path, weights: np.ndarray, layout: str, channels: int, size: int = 8) -> None:
+def _tiny_model(
+    path: Path, weights: np.ndarray, layout: str, channels: int, batch: str | int = "N"
+) -> None:
     """A linear classifier over the mean of each input channel: out = mean(x, channel) @ weights."""
+    size = 8
     if layout == "NHWC":
-        shape = ["N", size, size, channels]
+        shape = [batch, size, size, channels]
         axes = [1, 2]
     else:
-        shape = ["N", channels, size, size]
+        shape = [batch, channels, size, size]
         axes = [2, 3]
     w = numpy_helper.from_array(weights.astype(np.float32), "w")
     ax = numpy_helper.from_array(np.array(axes, np.int64), "axes")
@@ -248,7 +251,7 @@ def _tiny_model(path: Path, weights: np.ndarray, layout: str, channels: int, siz
         nodes,
         "tiny",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", weights.shape[1]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, weights.shape[1]])],
         [w, ax],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
@@ -317,6 +320,21 @@ def test_user_nchw_rgb_model_gets_rgb_planes(tmp_path: Path) -> None:
     probs = model.predict(item[None])[0]
     # Logits are the channel means R, G, B -> angry gets the largest share.
     assert probs.argmax() == EXPRESSIONS.index("angry")
+
+
+def test_user_model_with_batch_fixed_at_one_takes_batches(tmp_path: Path) -> None:
+    path = tmp_path / "single.onnx"
+    _tiny_model(path, np.array([[1.0, 0.0], [0.0, 1.0]]).T[:1], "NHWC", 1, batch=1)
+    _card(path, labels=["happy", "sad"], output="logits")
+    model = ExpressionModel.load(path)
+    x = np.stack([np.full((8, 8, 1), v, np.float32) for v in (0.0, 1.0, 3.0)])
+    probs = model.predict(x)
+    assert probs.shape == (3, 7)
+    happy, sad = EXPRESSIONS.index("happy"), EXPRESSIONS.index("sad")
+    np.testing.assert_allclose(
+        probs[:, happy], 1 / (1 + np.exp(-np.array([0.0, 1.0, 3.0]))), atol=1e-6
+    )
+    np.testing.assert_allclose(probs[:, happy] + probs[:, sad], 1.0, atol=1e-6)
 
 
 def test_expression_synonyms() -> None:
