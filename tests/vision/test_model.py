@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import onnx
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 from skimage import data
 
@@ -106,6 +108,27 @@ def test_crop_is_exactly_fers(
     want = fer_preprocess(frame, box)
     assert got.shape == want.shape == (64, 64, 1) and got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    x=st.integers(-60, 540),
+    y=st.integers(-60, 540),
+    w=st.integers(8, 300),
+    h=st.integers(8, 300),
+)
+def test_crop_is_fers_for_any_box_that_overlaps_the_frame(
+    model: ExpressionModel, astronaut: tuple[np.ndarray, Box], x: int, y: int, w: int, h: int
+) -> None:
+    frame, _ = astronaut
+    box = (x, y, w, h)
+    assume(x < 512 and y < 512 and x + w > 0 and y + h > 0)
+    np.testing.assert_allclose(model.crop(frame, Box(*box)), fer_preprocess(frame, box), atol=1e-6)
 
 
 def test_crop_accepts_gray_and_bgra_frames(
