@@ -10,7 +10,6 @@ window into PATH and quits: ``make screenshot`` uses it.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import sys
@@ -128,11 +127,15 @@ def _open_settings(window: MainWindow, session: Session) -> None:
     from app.ui.settings_dialog import SettingsDialog
 
     session.remember_state()
-    dialog = SettingsDialog(copy.deepcopy(session.settings), window)
+    dialog = SettingsDialog(
+        session.settings,
+        session.settings_path,
+        playlist_names=list(session.controller.playlist_names()),
+        parent=window,
+    )
+    dialog.settings_accepted.connect(session.apply_settings)
     if dialog.exec() == SettingsDialog.DialogCode.Accepted:
-        session.apply_settings(dialog.result_settings())
-        if session.save_settings():
-            window.show_notice("Settings saved.", 3000)
+        window.show_notice("Settings saved.", 3000)
 
 
 def _open_about(window: QWidget) -> None:
@@ -239,5 +242,8 @@ def run(args: Any) -> int:
     try:
         code = app.exec()
     finally:
+        app.aboutToQuit.disconnect(shut_down)
         reporter.uninstall()
+        window.close()
+        window.deleteLater()
     return int(code) if code else int(ExitStatus.OK)

@@ -21,7 +21,7 @@ from app.kiosk import PIN_MAX_DIGITS, PinAnswer, PinResult
 from app.ui import theme
 
 STYLE = f"""
-QDialog {{ background: {theme.SURFACE}; border: 1px solid {theme.BORDER}; border-radius: 18px; }}
+QDialog {{ background: {theme.SURFACE}; border: 1px solid {theme.BORDER}; }}
 QLabel#pinTitle {{ font-size: 26px; font-weight: 700; color: {theme.TEXT}; }}
 QLabel#pinDots {{ font-size: 40px; letter-spacing: 10px; color: {theme.TEXT}; min-height: 56px; }}
 QLabel#pinMessage {{ font-size: 18px; color: {theme.TEXT_DIM}; min-height: 28px; }}

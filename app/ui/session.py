@@ -138,6 +138,8 @@ class Session(QObject):
         super().__init__(parent)
         # The audio output; closed (mixer shut) by stop() when it has close().
         self.output = output
+        # Makes a scanned library for the settings' playlist folders (None: keep the library).
+        self.library_factory: Callable[[Settings], Any] | None = None
         self.settings = settings
         self.settings_path = settings_path
         self.player = player
@@ -315,7 +317,12 @@ class Session(QObject):
     def _on_worker_state(self, state: Any) -> None:
         if self.worker is None:
             return
-        self._set_camera_state(_state_name(state))
+        status = _state_name(state)
+        detail = str(getattr(self.worker, "message", "") or "")
+        if status == CameraStatus.FAILED and detail:
+            self._set_camera_state(status, f"{detail} The music keeps playing.")
+        else:
+            self._set_camera_state(status)
 
     def _set_camera_state(self, status: str, text: str | None = None) -> None:
         message = text or camera_message(status, describe_source(self.source or ""))
@@ -394,11 +401,16 @@ class Session(QObject):
         self.settings = new
         if self._voter_factory is not None and new.mood != old.mood:
             self.voter = self._voter_factory(new)
+        self.controller.settings = new
+        if (
+            self.library_factory is not None
+            and new.music.playlist_folders != old.music.playlist_folders
+        ):
+            self.library = self.library_factory(new)
+            self.controller.set_library(self.library)
         apply = getattr(self.controller, "apply_settings", None)
         if apply is not None:
-            apply(new)
-        else:
-            self.controller.settings = new
+            apply()  # volume, mute, repeat, shuffle from the new settings
         if (new.camera, new.model) != (old.camera, old.model):
             if new.model != old.model:
                 self._analyzer = None
@@ -465,8 +477,13 @@ def build_session(
         from app.music.audio import PygameOutput
 
         output = PygameOutput()
-    library = default_library(settings.music.playlist_folders)
-    library.scan()
+
+    def make_library(current: Settings) -> Any:
+        library = default_library(current.music.playlist_folders)
+        library.scan()
+        return library
+
+    library = make_library(settings)
     player = Player(output)
     controller = Controller(player, library, settings)
 
@@ -508,4 +525,5 @@ def build_session(
 
     session._analyzer_factory = analyzer_factory
     session._worker_factory = worker_factory
+    session.library_factory = make_library
     return session

@@ -1,0 +1,620 @@
+"""Kiosk mode: a full-screen, frameless, always-on-top room display of the mood and the music.
+
+``KioskWindow(session)`` shows the same :class:`app.ui.session.Session` as the main window (it never
+stops it). Large type for reading across a room: the mood as a big coloured word, what is playing,
+and big controls — only those in ``settings.kiosk.allowed_controls`` (``play_pause``, ``skip``,
+``volume``, ``playlist``; none at all is fine).
+
+- With nobody in front of the camera for ``kiosk.idle_after_s`` an idle screen asks people to look
+  at the camera; it goes back the moment a face is seen. Going idle also hands a hand-picked
+  playlist back to the mood ("Auto"), so the next visitor gets music that follows them.
+- The pointer hides after ``kiosk.cursor_hide_s`` without mouse or touch activity.
+- While music plays the screen is kept awake (``kiosk_awake``).
+- Closing (the window manager's close, Alt+F4), Escape and un-full-screening do nothing.
+  Ctrl+Shift+K opens the admin PIN dialog; the right PIN *exits kiosk mode, which quits the app*:
+  ``exit_requested`` is emitted and the window closes (with ``--supervised`` or the systemd unit a
+  PIN exit is a clean exit, so it is not restarted). Three wrong PINs lock the dialog for 30 s,
+  doubling with each further wrong PIN. With no PIN set, leaving is disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QIcon,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+    QRadialGradient,
+    QResizeEvent,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import APP_NAME, paths
+from app.kiosk import CursorTimer, IdleTracker, PinAnswer, PinGate, PinResult, allowed_controls
+from app.ui import icons, theme
+from app.ui.kiosk_awake import ScreenAwake, find_backend
+from app.ui.kiosk_pin import PinDialog
+
+log = logging.getLogger(__name__)
+
+# Camera states in which looking at the camera can change the music.
+WATCHING = frozenset({"loading", "starting", "running", "reconnecting"})
+VOLUME_STEP = 0.1
+IDLE_MESSAGE = "Look at the camera to choose the music"
+PRIVACY_NOTE = "Your expression is read on this device only. Nothing is recorded or sent."
+# Designed at 1080 px high; everything scales with the window's height.
+DESIGN_HEIGHT = 1080.0
+_ACTIVITY_EVENTS = frozenset(
+    {
+        QEvent.Type.MouseMove,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TouchUpdate,
+        QEvent.Type.Wheel,
+        QEvent.Type.TabletMove,
+    }
+)
+
+
+def _name(value: Any) -> str:
+    return str(getattr(value, "value", value) or "").lower()
+
+
+class _RoundButton(QPushButton):
+    """A big round control with an icon; the size follows the kiosk's scale."""
+
+    def __init__(self, icon_name: str, accessible: str, primary: bool = False) -> None:
+        super().__init__()
+        self.setObjectName("kioskPrimary" if primary else "kioskButton")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setAccessibleName(accessible)
+        self.setToolTip(accessible)
+        self.icon_name = icon_name
+        self.set_icon(icon_name)
+
+    def set_icon(self, name: str) -> None:
+        """``name`` from ``app.ui.icons``; an empty name for a text-only button."""
+        self.icon_name = name
+        self.setIcon(icons.icon(name) if name else QIcon())
+
+    def set_diameter(self, diameter: int) -> None:
+        self.setFixedSize(diameter, diameter)
+        self.setIconSize(QSize(int(diameter * 0.46), int(diameter * 0.46)))
+
+
+class KioskWindow(QWidget):
+    """The kiosk view of ``session``. ``clock`` defaults to the session's; ``screen_awake`` to
+    a :class:`ScreenAwake` with the platform's backend."""
+
+    # The admin PIN was accepted: kiosk mode ends and the app quits.
+    exit_requested = Signal()
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        clock: Callable[[], float] | None = None,
+        screen_awake: ScreenAwake | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("kiosk")
+        self.setWindowTitle(f"{APP_NAME} — kiosk")
+        self.setWindowFlags(
+            Qt.WindowType.Window
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint
+        )
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.session = session
+        self._clock: Callable[[], float] = (
+            clock if clock is not None else getattr(session, "clock", time.monotonic)
+        )
+        now = self._clock()
+        kiosk = session.settings.kiosk
+        self._pin_hash = kiosk.pin_hash
+        self._gate = PinGate(kiosk.pin_hash)
+        self._idle = IdleTracker(kiosk.idle_after_s, now)
+        self._cursor = CursorTimer(kiosk.cursor_hide_s, now)
+        self._allowed = allowed_controls(kiosk.allowed_controls)
+        self._awake = screen_awake or ScreenAwake(
+            find=lambda: find_backend(lambda: int(self.winId()))
+        )
+        self._exit_allowed = False
+        self._mood_color = QColor(theme.ACCENT)
+        self.pin_dialog: PinDialog | None = None
+        self._setup_ui()
+        self._connect()
+        self._apply_allowed()
+        self._apply_scale(600)
+        self.refresh()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _setup_ui(self) -> None:
+        outer = QVBoxLayout(self)
+        self._outer = outer
+
+        top = QHBoxLayout()
+        self.logo = QLabel()
+        self.brand = QLabel(APP_NAME)
+        self.brand.setObjectName("kioskBrand")
+        self.camera_chip = QLabel()
+        self.camera_chip.setObjectName("kioskChip")
+        top.addWidget(self.logo)
+        top.addWidget(self.brand)
+        top.addStretch(1)
+        top.addWidget(self.camera_chip)
+        outer.addLayout(top)
+
+        self.pages = QStackedWidget()
+        outer.addWidget(self.pages, 1)
+
+        # the live view
+        self.live_page = QWidget()
+        live = QVBoxLayout(self.live_page)
+        live.setContentsMargins(0, 0, 0, 0)
+        live.addStretch(3)
+        self.caption = QLabel()
+        self.caption.setObjectName("kioskCaption")
+        self.mood_word = QLabel()
+        self.mood_word.setObjectName("kioskMood")
+        self.title = QLabel()
+        self.title.setObjectName("kioskTitle")
+        self.artist = QLabel()
+        self.artist.setObjectName("kioskArtist")
+        self.playlist_line = QLabel()
+        self.playlist_line.setObjectName("kioskPlaylist")
+        for label in (self.caption, self.mood_word, self.title, self.artist, self.playlist_line):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        live.addWidget(self.caption)
+        live.addWidget(self.mood_word)
+        live.addStretch(2)
+        live.addWidget(self.title)
+        live.addWidget(self.artist)
+        live.addSpacing(8)
+        live.addWidget(self.playlist_line)
+        live.addStretch(2)
+
+        self.controls = QWidget()
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        self.playlist_group = QWidget()
+        group = QHBoxLayout(self.playlist_group)
+        group.setContentsMargins(0, 0, 0, 0)
+        self.previous_playlist_button = _RoundButton("chevron_left", "Previous playlist")
+        self.auto_button = _RoundButton("auto", "Follow the mood")
+        self.next_playlist_button = _RoundButton("chevron_right", "Next playlist")
+        for button in (
+            self.previous_playlist_button,
+            self.auto_button,
+            self.next_playlist_button,
+        ):
+            group.addWidget(button)
+        self.play_button = _RoundButton("play", "Play or pause", primary=True)
+        self.skip_button = _RoundButton("next", "Next track")
+        self.volume_group = QWidget()
+        volume = QHBoxLayout(self.volume_group)
+        volume.setContentsMargins(0, 0, 0, 0)
+        self.volume_down_button = _RoundButton("", "Quieter")
+        self.volume_down_button.setText("−")
+        self.volume_label = QLabel()
+        self.volume_label.setObjectName("kioskVolume")
+        self.volume_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.volume_up_button = _RoundButton("", "Louder")
+        self.volume_up_button.setText("+")
+        volume.addWidget(self.volume_down_button)
+        volume.addWidget(self.volume_label)
+        volume.addWidget(self.volume_up_button)
+        for widget in (self.playlist_group, self.play_button, self.skip_button, self.volume_group):
+            row.addWidget(widget)
+        row.addStretch(1)
+        live.addWidget(self.controls)
+        live.addStretch(1)
+        self.pages.addWidget(self.live_page)
+
+        # the idle screen
+        self.idle_page = QWidget()
+        idle = QVBoxLayout(self.idle_page)
+        idle.addStretch(3)
+        self.idle_icon = QLabel()
+        self.idle_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.idle_message = QLabel(IDLE_MESSAGE)
+        self.idle_message.setObjectName("kioskIdle")
+        self.idle_now = QLabel()
+        self.idle_now.setObjectName("kioskIdleNow")
+        for label in (self.idle_message, self.idle_now):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+        idle.addWidget(self.idle_icon)
+        idle.addSpacing(24)
+        idle.addWidget(self.idle_message)
+        idle.addSpacing(12)
+        idle.addWidget(self.idle_now)
+        idle.addStretch(4)
+        self.pages.addWidget(self.idle_page)
+
+        self.privacy = QLabel(PRIVACY_NOTE)
+        self.privacy.setObjectName("kioskPrivacy")
+        self.privacy.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(self.privacy)
+
+    def _connect(self) -> None:
+        session = self.session
+        for name, slot in (
+            ("ticked", self.refresh),
+            ("face_presence_changed", self._on_face),
+            ("mood_changed", self._on_any),
+            ("camera_state_changed", self._on_any),
+            ("settings_changed", self._on_settings),
+        ):
+            signal = getattr(session, name, None)
+            if signal is not None:
+                signal.connect(slot)
+        self.play_button.clicked.connect(lambda: self._command("toggle"))
+        self.skip_button.clicked.connect(lambda: self._command("next"))
+        self.volume_down_button.clicked.connect(lambda: self._change_volume(-VOLUME_STEP))
+        self.volume_up_button.clicked.connect(lambda: self._change_volume(VOLUME_STEP))
+        self.previous_playlist_button.clicked.connect(
+            lambda: self._controller_command("previous_playlist")
+        )
+        self.next_playlist_button.clicked.connect(lambda: self._controller_command("next_playlist"))
+        self.auto_button.clicked.connect(lambda: self._controller_command("set_auto"))
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def _apply_allowed(self) -> None:
+        allowed = self._allowed
+        self.play_button.setVisible("play_pause" in allowed)
+        self.skip_button.setVisible("skip" in allowed)
+        self.volume_group.setVisible("volume" in allowed)
+        self.playlist_group.setVisible("playlist" in allowed)
+        self.controls.setVisible(bool(allowed))
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return self._allowed
+
+    # -- sizes and painting -----------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._apply_scale(event.size().height())
+
+    def _apply_scale(self, height: int) -> None:
+        s = max(0.35, height / DESIGN_HEIGHT)
+
+        def px(value: float) -> int:
+            return max(1, round(value * s))
+
+        margin = px(56)
+        self._outer.setContentsMargins(margin, px(36), margin, px(28))
+        diameter = px(128)
+        for button in self.findChildren(_RoundButton):
+            button.set_diameter(diameter)
+        self.play_button.set_diameter(px(160))
+        for layout_owner, spacing in (
+            (self.controls, px(72)),
+            (self.playlist_group, px(20)),
+            (self.volume_group, px(20)),
+        ):
+            layout = layout_owner.layout()
+            if layout is not None:
+                layout.setSpacing(spacing)
+        self.logo.setPixmap(self._icon_pixmap(px(44)))
+        self.idle_icon.setPixmap(self._icon_pixmap(px(220)))
+        self.setStyleSheet(
+            f"""
+            QLabel {{ background: transparent; }}
+            QLabel#kioskBrand {{ font-size: {px(30)}px; font-weight: 600; color: {theme.TEXT};
+                padding-left: {px(10)}px; }}
+            QLabel#kioskChip {{ font-size: {px(24)}px; color: {theme.TEXT_DIM};
+                background: rgba(255, 255, 255, 0.06); border-radius: {px(20)}px;
+                padding: {px(8)}px {px(20)}px; }}
+            QLabel#kioskCaption {{ font-size: {px(34)}px; font-weight: 600;
+                letter-spacing: {px(6)}px; color: {theme.TEXT_DIM}; }}
+            QLabel#kioskMood {{ font-size: {px(200)}px; font-weight: 800; }}
+            QLabel#kioskTitle {{ font-size: {px(76)}px; font-weight: 700; color: {theme.TEXT}; }}
+            QLabel#kioskArtist {{ font-size: {px(46)}px; color: {theme.TEXT_DIM}; }}
+            QLabel#kioskPlaylist {{ font-size: {px(32)}px; color: {theme.TEXT_DIM}; }}
+            QLabel#kioskVolume {{ font-size: {px(34)}px; font-weight: 600; color: {theme.TEXT};
+                min-width: {px(120)}px; }}
+            QLabel#kioskIdle {{ font-size: {px(66)}px; font-weight: 700; color: {theme.TEXT}; }}
+            QLabel#kioskIdleNow {{ font-size: {px(38)}px; color: {theme.TEXT_DIM}; }}
+            QLabel#kioskPrivacy {{ font-size: {px(22)}px; color: {theme.TEXT_DIM}; }}
+            QPushButton#kioskButton, QPushButton#kioskPrimary {{
+                border-radius: {diameter // 2}px; font-size: {px(56)}px; font-weight: 700;
+                color: {theme.TEXT}; background: rgba(255, 255, 255, 0.08);
+                border: {px(2)}px solid rgba(255, 255, 255, 0.14); }}
+            QPushButton#kioskPrimary {{ border-radius: {px(160) // 2}px;
+                background: {theme.ACCENT}; border: none; }}
+            QPushButton#kioskButton:pressed {{ background: rgba(255, 255, 255, 0.2); }}
+            QPushButton#kioskPrimary:pressed {{ background: {theme.ACCENT_SOFT}; }}
+            """
+        )
+
+    def _icon_pixmap(self, size: int) -> QPixmap:
+        svg = paths.assets_dir() / "moodplayer.svg"
+        try:
+            from PySide6.QtSvg import QSvgRenderer
+        except ImportError:  # pragma: no cover - QtSvg ships with PySide6-Essentials
+            return QPixmap(str(paths.assets_dir() / "icons/hicolor/256x256/apps/moodplayer.png"))
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(int(size * ratio), int(size * ratio))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        QSvgRenderer(str(svg)).render(painter)
+        painter.end()
+        pixmap.setDevicePixelRatio(ratio)
+        return pixmap
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect())
+        painter.fillRect(rect, QColor(theme.BACKGROUND))
+        glow = QColor(self._mood_color)
+        centre = QPointF(rect.width() / 2, rect.height() * (0.42 if self.idle else 0.36))
+        radius = max(rect.width(), rect.height()) * 0.62
+        gradient = QRadialGradient(centre, radius)
+        glow.setAlpha(70 if not self.idle else 45)
+        gradient.setColorAt(0.0, glow)
+        glow.setAlpha(0)
+        gradient.setColorAt(1.0, glow)
+        painter.fillRect(rect, gradient)
+        painter.end()
+
+    # -- what is shown ----------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.idle
+
+    @property
+    def watching(self) -> bool:
+        """Whether the camera is on, so that looking at it can change the music."""
+        return _name(getattr(self.session, "camera_state", "off")) in WATCHING
+
+    def refresh(self) -> None:
+        """Re-read the session (every poll, ~250 ms) and update the view; timing decisions use
+        the injected clock."""
+        now = self._clock()
+        session = self.session
+        voter = session.voter
+        player = session.player
+        controller = session.controller
+        face = bool(getattr(voter, "face_present", False))
+        if self.watching:
+            if self._idle.update(face, now) and self._idle.idle:
+                self._on_idle(controller)
+        elif self._idle.update(True, now):
+            pass  # the camera went off: no idle screen without a camera
+        self.pages.setCurrentWidget(self.idle_page if self._idle.idle else self.live_page)
+
+        mood = getattr(voter, "mood", None) or getattr(controller, "mood", None)
+        playlist = getattr(controller, "playlist_name", None) or ""
+        manual = _name(getattr(controller, "mode", "auto")) == "manual"
+        if self.watching and mood:
+            self.caption.setText("THE ROOM FEELS")
+            self.mood_word.setText(theme.MOOD_WORDS.get(mood, mood.title()))
+            color = QColor(theme.MOOD_COLORS.get(mood, theme.ACCENT))
+        elif self.watching:
+            self.caption.setText("READING THE MOOD")
+            self.mood_word.setText("Hello")
+            color = QColor(theme.ACCENT)
+        else:
+            self.caption.setText("NOW PLAYING")
+            self.mood_word.setText(playlist.title() if playlist else APP_NAME)
+            color = QColor(theme.ACCENT)
+        if color != self._mood_color:
+            self._mood_color = color
+            self.update()
+        self.mood_word.setStyleSheet(f"color: {color.name()};")
+
+        track = getattr(player, "current", None)
+        title = getattr(track, "title", "") if track is not None else ""
+        artist = getattr(track, "artist", "") if track is not None else ""
+        self.title.setText(title or "Nothing playing yet")
+        self.artist.setText(artist)
+        self.artist.setVisible(bool(artist))
+        if playlist:
+            how = "chosen by hand" if manual else "follows the mood"
+            if not self.watching and not manual:
+                how = "camera off"
+            self.playlist_line.setText(f"{playlist.title()} playlist · {how}")
+        else:
+            self.playlist_line.setText("")
+        playing = _name(getattr(player, "state", "")) == "playing"
+        self.play_button.set_icon("pause" if playing else "play")
+        volume = float(getattr(player, "volume", 0.0) or 0.0)
+        muted = bool(getattr(player, "muted", False))
+        self.volume_label.setText("Muted" if muted else f"{round(volume * 100)}%")
+        self.auto_button.setVisible(manual and self.watching)
+        if title:
+            who = f" — {artist}" if artist else ""
+            self.idle_now.setText(f"Now playing: {title}{who}")
+        else:
+            self.idle_now.setText("")
+        camera_text = getattr(session, "camera_text", "")
+        dot = theme.OK if self.watching else theme.TEXT_DIM
+        state = "Camera on" if self.watching else "Camera off"
+        self.camera_chip.setText(f'<span style="color:{dot}">●</span>&nbsp;{state}')
+        self.camera_chip.setToolTip(camera_text)
+
+        if self._cursor.update(now):
+            self.setCursor(Qt.CursorShape.BlankCursor)
+        if playing:
+            self._awake.hold()
+        else:
+            self._awake.release()
+
+    def _on_idle(self, controller: Any) -> None:
+        if _name(getattr(controller, "mode", "auto")) == "manual":
+            set_auto = getattr(controller, "set_auto", None)
+            if set_auto is not None:
+                log.info("kiosk: nobody here; the music follows the mood again")
+                set_auto()
+
+    def _on_face(self, present: bool) -> None:
+        self.refresh()
+
+    def _on_any(self, *args: Any) -> None:
+        self.refresh()
+
+    def _on_settings(self, settings: Any) -> None:
+        kiosk = settings.kiosk
+        if kiosk.pin_hash != self._pin_hash:  # a new PIN starts a fresh count of wrong tries
+            self._pin_hash = kiosk.pin_hash
+            self._gate = PinGate(kiosk.pin_hash)
+        self._idle.idle_after_s = kiosk.idle_after_s
+        self._cursor.hide_after_s = kiosk.cursor_hide_s
+        self._allowed = allowed_controls(kiosk.allowed_controls)
+        self._apply_allowed()
+        self.refresh()
+
+    # -- controls ---------------------------------------------------------------------------
+
+    def _command(self, name: str) -> None:
+        method = getattr(self.session.player, name, None)
+        if method is not None:
+            method()
+        self.refresh()
+
+    def _controller_command(self, name: str) -> None:
+        method = getattr(self.session.controller, name, None)
+        if method is not None:
+            method()
+        self.refresh()
+
+    def _change_volume(self, delta: float) -> None:
+        player = self.session.player
+        volume = min(1.0, max(0.0, float(player.volume) + delta))
+        player.set_volume(round(volume, 2))
+        if delta > 0 and getattr(player, "muted", False):
+            player.set_muted(False)
+        self.refresh()
+
+    # -- the pointer ------------------------------------------------------------------------
+
+    def note_activity(self) -> None:
+        """Mouse or touch activity: show the pointer again (it hides after a quiet while)."""
+        if self._cursor.activity(self._clock()):
+            self.unsetCursor()
+
+    @property
+    def cursor_hidden(self) -> bool:
+        return self._cursor.hidden
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in _ACTIVITY_EVENTS:
+            self.note_activity()
+        elif kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            mods = event.modifiers()
+            wanted = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+            if event.key() == Qt.Key.Key_K and (mods & wanted) == wanted and self.isVisible():
+                self.request_exit()
+                return True
+        return False
+
+    # -- leaving ----------------------------------------------------------------------------
+
+    def show_kiosk(self) -> None:
+        """Show full screen, above other windows."""
+        self.showFullScreen()
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Cover the whole screen even without a window manager (a bare X kiosk), where the
+        # full-screen hint alone does nothing.
+        super().showEvent(event)
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None and self.geometry() != screen.geometry():
+            self.setGeometry(screen.geometry())
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if (
+            event.type() == QEvent.Type.WindowStateChange
+            and self.isVisible()
+            and not self._exit_allowed
+            and not self.isFullScreen()
+        ):
+            log.info("kiosk: the window left full screen; going back")
+            self.setWindowState(Qt.WindowState.WindowFullScreen)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        if key == Qt.Key.Key_Escape or (alt and key == Qt.Key.Key_F4):
+            event.accept()  # swallowed: leaving needs the admin PIN (Ctrl+Shift+K)
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._exit_allowed:
+            log.info("kiosk: close refused; the admin PIN is needed (Ctrl+Shift+K)")
+            event.ignore()
+            return
+        self._awake.release()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        event.accept()
+
+    def request_exit(self) -> PinDialog:
+        """Open the admin PIN dialog (Ctrl+Shift+K); it stays open until cancelled or accepted."""
+        if self.pin_dialog is not None and self.pin_dialog.isVisible():
+            return self.pin_dialog
+        dialog = PinDialog(self, enabled=self._gate.enabled)
+        dialog.pin_entered.connect(lambda pin: dialog.show_answer(self.try_pin(pin)))
+        dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        self.pin_dialog = dialog
+        wait = self._gate.wait_s(self._clock())
+        if wait > 0:
+            dialog.show_answer(PinAnswer(PinResult.LOCKED, wait))
+        dialog.open()
+        return dialog
+
+    def _forget_dialog(self, dialog: PinDialog) -> None:
+        if self.pin_dialog is dialog:
+            self.pin_dialog = None
+        dialog.deleteLater()
+
+    def try_pin(self, pin: str) -> PinAnswer:
+        """Check ``pin``; the right one leaves kiosk mode (the app quits)."""
+        answer = self._gate.attempt(pin, self._clock())
+        if answer.result is PinResult.ACCEPTED:
+            self.leave_kiosk()
+        return answer
+
+    def leave_kiosk(self) -> None:
+        log.info("kiosk: leaving kiosk mode (admin PIN)")
+        self._exit_allowed = True
+        self._awake.release()
+        self.exit_requested.emit()
+        self.close()

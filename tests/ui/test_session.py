@@ -1,0 +1,140 @@
+"""The session bridges the worker into the GUI thread and survives camera and model trouble."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+from app.music.player import PlayerState
+from app.ui.session import CameraStatus, Session
+from tests.ui.conftest import FakeWorker, Rig, face_reading
+
+
+def test_readings_from_another_thread_arrive_in_the_gui_thread(rig: Rig) -> None:
+    seen: list[threading.Thread] = []
+    rig.session.reading_received.connect(lambda _r: seen.append(threading.current_thread()))
+    worker = rig.worker
+    thread = threading.Thread(
+        target=lambda: worker.on_reading(face_reading(rig.clock() + 0.1, "happy"))
+    )
+    thread.start()
+    thread.join()
+    rig.qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [threading.main_thread()]
+
+
+def test_turning_the_camera_off_and_on(rig: Rig) -> None:
+    first = rig.worker
+    rig.session.set_camera_enabled(False)
+    assert first.stopped
+    assert rig.session.camera_state == CameraStatus.OFF
+    assert rig.window.camera_panel.live_chip.text() == "CAMERA OFF"
+    # a late reading from the stopped worker is ignored
+    first.on_reading(face_reading(rig.clock() + 1, "angry"))
+    rig.qtbot.wait(20)
+    assert rig.session.last_reading is None
+    rig.session.set_camera_enabled(True)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    assert rig.session.worker is not first
+
+
+def test_a_model_that_cannot_load_leaves_a_manual_player(make_rig) -> None:
+    from app.errors import UserError
+
+    rig = make_rig()
+
+    def broken() -> object:
+        raise UserError("The model file /x/model.onnx is not a valid ONNX model.")
+
+    rig.session._analyzer_factory = broken
+    rig.window.show()
+    rig.session.start()
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.FAILED, timeout=5000)
+    assert "not a valid ONNX model" in rig.session.camera_text
+    assert "music keeps playing" in rig.session.camera_text
+    assert rig.session.worker is None
+    rig.session.poll()
+    assert rig.player.state is PlayerState.PLAYING
+
+
+def test_a_failed_camera_says_why(rig: Rig) -> None:
+    rig.worker.message = "No camera at index 1 (found: 0)."
+    rig.worker.on_state("FAILED")
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.FAILED, timeout=5000)
+    assert "No camera at index 1" in rig.window.camera_panel.preview._message
+
+
+def test_apply_settings_restarts_the_camera_and_rebuilds_the_voter(rig: Rig) -> None:
+    old_worker, old_voter = rig.worker, rig.session.voter
+    new = copy.deepcopy(rig.settings)
+    new.camera.source = "/videos/other.mp4"
+    new.mood.window_s = 6.0
+    rig.session.apply_settings(new)
+    assert old_worker.stopped
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    assert rig.session.source == "/videos/other.mp4"
+    assert rig.session.voter is not old_voter
+    assert rig.session.voter.config.window_s == 6.0
+    assert rig.controller.settings is new
+
+
+def test_remember_state_and_save(rig: Rig, tmp_path) -> None:
+    from app import settings as settings_mod
+
+    rig.session.settings_path = tmp_path / "settings.toml"
+    rig.player.set_volume(0.42)
+    rig.player.shuffle = True
+    rig.controller.select("gentle")
+    rig.session.remember_state()
+    assert rig.session.save_settings()
+    saved = settings_mod.load(tmp_path / "settings.toml").settings
+    assert saved.music.volume == 0.42
+    assert saved.music.shuffle is True
+    assert saved.window.last_selection == "gentle"
+
+
+def test_save_failure_is_a_notice(rig: Rig, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rig.session.settings_path = blocker / "settings.toml"  # parent is a file
+    notices: list[str] = []
+    rig.session.notice.connect(notices.append)
+    assert not rig.session.save_settings()
+    assert notices and "Could not save settings" in notices[0]
+
+
+def test_stop_stops_worker_and_music(rig: Rig) -> None:
+    worker = rig.worker
+    rig.session.stop()
+    assert worker.stopped
+    assert rig.player.state is PlayerState.STOPPED
+
+
+def test_session_without_camera_parts_is_off(qtbot) -> None:
+    from app.settings import Settings
+
+    class Nothing:
+        mode = "auto"
+        playlist_name = None
+
+        def tick(self, now: float) -> None:
+            pass
+
+    session = Session(Settings(), Nothing(), Nothing(), Nothing(), source="0")
+    session.start()
+    assert session.camera_state == CameraStatus.OFF
+    session.stop()
+    assert FakeWorker  # the fake is what the other tests use
+
+
+def test_new_playlist_folders_rescan_the_library(rig: Rig) -> None:
+    from app.music.library import Playlist, Track
+
+    extra = Playlist("road trip", (Track(rig.player.current.path, "Drive", "Band", "", 100.0),))
+    rig.session.library_factory = lambda s: {"road trip": extra}
+    new = copy.deepcopy(rig.settings)
+    new.music.playlist_folders = ["/somewhere"]
+    new.music.volume = 0.25
+    rig.session.apply_settings(new)
+    assert rig.controller.playlist_names() == ["road trip"]
+    assert rig.player.volume == 0.25
