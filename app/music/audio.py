@@ -11,6 +11,7 @@ so plugging in a headset and pressing play is enough to recover.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class PygameOutput:
     def _mixer(self) -> Any:
         if self._ready:
             return self._pygame.mixer
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on stdout
         try:
             import pygame
         except ImportError as exc:  # pragma: no cover - pygame is a dependency
