@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -242,6 +243,15 @@ class ExpressionClassifier(Protocol):
     def predict(self, batch: np.ndarray) -> Float32Array: ...
 
 
+def _reason(exc: Exception) -> str:
+    """The first line of an onnxruntime error, without its ``[ONNXRuntimeError] : 7 : X :``."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    line = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", text.splitlines()[0])
+    return line.rstrip(". ") or type(exc).__name__
+
+
 def _dims_text(dims: tuple[object, ...], layout: str) -> str:
     named = dict(zip(layout[1:], dims, strict=True))
     return f"{named['H']}x{named['W']}x{named['C']} ({layout})"
@@ -409,8 +419,10 @@ class ExpressionModel(CardPreprocessing):
         try:
             session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"Model file {onnx_path} could not be loaded: {reason}") from None
+            raise UserError(
+                f"Model file {onnx_path} could not be loaded: {_reason(exc)} "
+                "(is it a complete ONNX file?)."
+            ) from None
         cls._check_fits(session, card, onnx_path, card_path)
         model = cls(session, card, onnx_path)
         model._warm_up(card_path)
@@ -467,8 +479,7 @@ class ExpressionModel(CardPreprocessing):
         try:
             out = self._session.run(self._output_names, {self._input_name: blank})[0]
         except Exception as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"Model file {self.path} could not be run: {reason}") from None
+            raise UserError(f"Model file {self.path} could not be run: {_reason(exc)}.") from None
         got = int(np.prod(out.shape[1:])) if out.ndim > 1 else 0
         if out.ndim < 2 or out.shape[0] != 1 or got != len(self.card.labels):
             raise UserError(
