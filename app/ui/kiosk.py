@@ -35,7 +35,6 @@ from PySide6.QtGui import (
     QPixmap,
     QRadialGradient,
     QResizeEvent,
-    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -548,13 +547,13 @@ class KioskWindow(QWidget):
         self.raise_()
         self.activateWindow()
 
-    def showEvent(self, event: QShowEvent) -> None:
+    def showFullScreen(self) -> None:
         # Cover the whole screen even without a window manager (a bare X kiosk), where the
         # full-screen hint alone does nothing.
-        super().showEvent(event)
         screen = self.screen() or QApplication.primaryScreen()
-        if screen is not None and self.geometry() != screen.geometry():
+        if screen is not None:
             self.setGeometry(screen.geometry())
+        super().showFullScreen()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
