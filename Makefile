@@ -55,6 +55,11 @@ wheel: $(STAMP)
 install-desktop: $(STAMP)
 	$(VENV)/bin/moodplayer --install-desktop
 
+# docs/kiosk.png: kiosk mode with a pretend room, under a virtual X screen (needs xvfb-run).
+kiosk-screenshot: $(STAMP)
+	xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb \
+		$(PY) -m app.ui.kiosk_demo --mood happy --screenshot docs/kiosk.png
+
 clean:
 	rm -rf $(VENV) .cache dist build .mypy_cache .ruff_cache .pytest_cache
 
