@@ -181,7 +181,11 @@ class Player:
     ) -> None:
         """Make ``playlist`` current at ``index``/``position``; fade over ``fade`` s if playing."""
         was_sounding = self._state is PlayerState.PLAYING and self._switch is None
-        self._settle()
+        # A new fade while one is running re-aims it: the old sound keeps fading out.
+        retarget = self._switch if fade > 0 else None
+        self._switch = None
+        if retarget is None:
+            self._settle()
         self._playlist = playlist
         self._failed = set()
         self._empty_ends = 0
@@ -207,6 +211,10 @@ class Player:
             position,
             fade,
         )
+        if retarget is not None:
+            self._switch = _Switch(retarget.until, int(fade * 1000), play)
+            self._base, self._since = position, None
+            return
         if fade > 0 and was_sounding and self._output.busy():
             fade_ms = int(fade * 1000)
             self._output.fadeout(fade_ms)

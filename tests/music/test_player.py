@@ -321,3 +321,18 @@ def test_any_command_sequence_keeps_the_player_consistent(
         assert player.state is not PlayerState.ERROR
         if player.state is PlayerState.PLAYING:
             assert out.loaded == playlist.tracks[player.index].path
+
+
+def test_a_second_fade_during_a_fade_re_aims_it_without_a_cut() -> None:
+    clock, out, player, first = rig()
+    second, third = make_playlist("q", 2), make_playlist("r", 2)
+    player.set_playlist(first)
+    player.set_playlist(second, fade=1.0)
+    clock.advance(0.5)
+    player.poll()
+    player.set_playlist(third, index=1, fade=1.0)
+    assert out.names().count("fadeout") == 1 and out.loaded == first.tracks[0].path
+    clock.advance(0.6)
+    player.poll()
+    assert out.loaded == third.tracks[1].path and out.calls[-1] == ("play", 0.0, 1000)
+    assert second.tracks[0].path not in [c[1] for c in out.calls if c[0] == "load"]
