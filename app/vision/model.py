@@ -240,6 +240,10 @@ class ExpressionClassifier(Protocol):
 
     def crop(self, frame_bgr: np.ndarray, box: Box) -> Float32Array: ...
 
+    def preprocess(self, face: np.ndarray) -> Float32Array: ...
+
+    def mirror(self, item: Float32Array) -> Float32Array: ...
+
     def predict(self, batch: np.ndarray) -> Float32Array: ...
 
 
@@ -540,3 +544,24 @@ def available_models() -> list[Path]:
                     "ignoring %s: no model card %s beside it", path, path.with_suffix(".json").name
                 )
     return found
+
+
+def open_model(
+    backend: str = "bundled", onnx_path: str = "", threads: int = 1
+) -> ExpressionClassifier:
+    """The model the settings choose (``model.backend``, ``model.onnx_path``); ``UserError`` if not.
+
+    ``bundled``: the shipped mini-Xception; ``onnx``: a user's ONNX model with its card;
+    ``deepface``: DeepFace's model, only when installed with its weights on disk.
+    """
+    if backend == "bundled":
+        return bundled_model(threads=threads)
+    if backend == "onnx":
+        if not onnx_path:
+            raise UserError("No model file is chosen: pick an .onnx model in Settings → Model.")
+        return ExpressionModel.load(Path(onnx_path).expanduser(), threads=threads)
+    if backend == "deepface":
+        from app.vision.deepface_backend import deepface_model
+
+        return deepface_model(threads=threads)
+    raise UserError(f"Unknown model backend {backend!r}: use bundled, onnx or deepface.")

@@ -23,6 +23,7 @@ from app.vision.model import (
     bundled_model,
     expression_for,
     load_card,
+    open_model,
 )
 from app.vision.reading import EXPRESSIONS, Box
 
@@ -166,9 +167,9 @@ def test_predict_refuses_wrong_shape(model: ExpressionModel) -> None:
 # --- cards and loading -------------------------------------------------------------------------
 
 
-def _copy_bundled(folder: Path, name: str = "mine", **card_changes: object) -> Path:
+def _copy_bundled(folder: Path, stem: str = "mine", **card_changes: object) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    onnx_path = folder / f"{name}.onnx"
+    onnx_path = folder / f"{stem}.onnx"
     shutil.copyfile(BUNDLED_ONNX, onnx_path)
     card = json.loads(BUNDLED_CARD.read_text())
     card.update(card_changes)
@@ -364,3 +365,13 @@ def test_expression_synonyms() -> None:
     assert expression_for("Happiness") == "happy"
     assert expression_for("surprised") == "surprise"
     assert expression_for("contempt") is None
+
+
+def test_open_model_follows_the_settings(tmp_path: Path) -> None:
+    assert open_model("bundled").card.name == "emotion_minixception"
+    mine = _copy_bundled(tmp_path, "chosen", name="chosen-model")
+    assert open_model("onnx", str(mine)).card.name == "chosen-model"
+    with pytest.raises(UserError, match="No model file is chosen"):
+        open_model("onnx", "")
+    with pytest.raises(UserError, match="Unknown model backend 'tflite'"):
+        open_model("tflite")
