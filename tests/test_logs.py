@@ -1,0 +1,65 @@
+"""Logs rotate: days of logging leave at most 6 files of bounded size; memory stays bounded."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app import logs
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        if handler not in handlers:
+            handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_many_megabytes_leave_at_most_six_bounded_files(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    target = logs.setup(debug=False, log_file=True, directory=tmp_path)
+    assert target == tmp_path / "moodplayer.log"
+    log = logging.getLogger("app.test_logs")
+    line = "reading: happy 0.82, sad 0.05, neutral 0.13; fps 10.0 " + "x" * 150
+    lines = 0
+    written = 0
+    # ~8 MB: more than the 6 MB the rotation keeps, so the oldest files must go
+    while written < 8 * logs.LOG_FILE_BYTES:
+        log.info("%06d %s", lines, line)
+        lines += 1
+        written += len(line) + 60
+    files = sorted(tmp_path.iterdir())
+    names = {f.name for f in files}
+    assert names == {"moodplayer.log"} | {f"moodplayer.log.{n}" for n in range(1, 6)}
+    assert len(files) <= logs.LOG_FILE_COUNT + 1
+    longest = 300
+    for f in files:
+        assert f.stat().st_size <= logs.LOG_FILE_BYTES + longest
+    total = sum(f.stat().st_size for f in files)
+    assert total <= (logs.LOG_FILE_COUNT + 1) * (logs.LOG_FILE_BYTES + longest)
+    # the newest line is in the current file, the oldest are gone
+    assert f"{lines - 1:06d}" in target.read_text(encoding="utf-8")
+    kept = "".join(f.read_text(encoding="utf-8") for f in files)
+    assert " 000000 " not in kept
+    # the in-memory tail for error reports stays bounded too
+    assert len(logs.recent.lines) == logs.recent.lines.maxlen
+
+
+def test_unwritable_log_folder_falls_back_to_console(tmp_path: Path, restore_logging: None) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    assert logs.setup(log_file=True, directory=blocker) is None
+    assert not any(
+        isinstance(h, logging.handlers.RotatingFileHandler) for h in logging.getLogger().handlers
+    )
