@@ -47,6 +47,7 @@ MAX_LINE = 4096
 MAX_FOLDER_DEPTH = 4
 MAX_FOLDER_FILES = 10_000
 MAX_AUDIO_BYTES = 2 * 1024 * 1024 * 1024
+MAX_LOGGED_SKIPS = 20
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 # Playlist lines end in LF, CRLF or CR only (str.splitlines would also split on \x1c, \x85, ...).
@@ -138,6 +139,29 @@ def _skip(where: Path | str, entry: object, reason: str) -> None:
     log.info("skipped %s in %s: %s", entry, where, reason)
 
 
+class _Skips:
+    """Logs skipped entries of one playlist: the first ``MAX_LOGGED_SKIPS`` at INFO, then a count
+    (a hostile playlist must not flood the log)."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        self.count = 0
+
+    def __call__(self, entry: object, reason: str) -> None:
+        self.count += 1
+        level = logging.INFO if self.count <= MAX_LOGGED_SKIPS else logging.DEBUG
+        log.log(level, "skipped %s in %s: %s", entry, self.where, reason)
+
+    def close(self) -> None:
+        if self.count > MAX_LOGGED_SKIPS:
+            log.info(
+                "%s: %d entries skipped in all (the first %d are logged above)",
+                self.where,
+                self.count,
+                MAX_LOGGED_SKIPS,
+            )
+
+
 def _read_text(path: Path) -> str:
     """The playlist file's text, bounded, with BOM and encoding handled."""
     with path.open("rb") as handle:
@@ -182,6 +206,7 @@ def _resolve_entry(base: Path, entry: str) -> Path | None:
 def _tracks_from_entries(source: Path, entries: Iterable[tuple[str, str]]) -> tuple[Track, ...]:
     tracks: list[Track] = []
     base = source.parent
+    skip = _Skips(source)
     for count, (entry, title) in enumerate(entries):
         if count >= MAX_ENTRIES:
             log.warning("%s: more than %d entries; the rest are ignored", source, MAX_ENTRIES)
@@ -189,16 +214,17 @@ def _tracks_from_entries(source: Path, entries: Iterable[tuple[str, str]]) -> tu
         shown = entry if len(entry) <= 120 else entry[:117] + "..."
         path = _resolve_entry(base, entry)
         if path is None:
-            _skip(source, repr(shown), "not a local file (URL or invalid path)")
+            skip(repr(shown), "not a local file (URL or invalid path)")
             continue
         if path.suffix.lower() in PLAYLIST_SUFFIXES:
-            _skip(source, repr(shown), "playlists inside playlists are not followed")
+            skip(repr(shown), "playlists inside playlists are not followed")
             continue
         track, reason = read_track(path, title)
         if track is None:
-            _skip(source, repr(shown), reason)
+            skip(repr(shown), reason)
             continue
         tracks.append(track)
+    skip.close()
     return tuple(tracks)
 
 
@@ -303,12 +329,14 @@ def _audio_files(folder: Path) -> list[Path]:
 def read_folder(folder: Path, name: str | None = None) -> Playlist | None:
     """The audio files in ``folder`` (and below) as one playlist."""
     tracks: list[Track] = []
+    skip = _Skips(folder)
     for path in _audio_files(folder):
         track, reason = read_track(path)
         if track is None:
-            _skip(folder, path.name, reason)
+            skip(path.name, reason)
             continue
         tracks.append(track)
+    skip.close()
     if not tracks:
         return None
     return Playlist(name or folder.name, tuple(tracks), folder)

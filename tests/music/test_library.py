@@ -131,16 +131,22 @@ def test_playlists_inside_playlists_are_not_followed(music: Path, tmp_path: Path
 
 
 def test_binary_and_huge_playlists_are_bounded(
-    music: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    music: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     (tmp_path / "binary.m3u").write_bytes(bytes(range(256)) * 64)
     monkeypatch.setattr(lib, "MAX_PLAYLIST_BYTES", 64 * 1024)
     monkeypatch.setattr(lib, "MAX_ENTRIES", 50)
     line = f"{music / 'loose.ogg'}\n"
     (tmp_path / "huge.m3u").write_text(line * 20_000)  # far beyond both bounds
-    found = Library([tmp_path]).scan()
+    (tmp_path / "junk.m3u").write_text("".join(f"gone/{n}.ogg\n" for n in range(45)))
+    with caplog.at_level(logging.INFO, logger="app.music.library"):
+        found = Library([tmp_path]).scan()
     assert "binary" not in found
     assert len(found["huge"]) == 50
+    # Skipped entries are logged one by one only up to a bound, then counted.
+    junk = [r.getMessage() for r in caplog.records if "junk.m3u" in r.getMessage()]
+    assert len([m for m in junk if m.startswith("skipped 'gone/")]) == lib.MAX_LOGGED_SKIPS
+    assert any("45 entries skipped in all" in m for m in junk)
 
 
 def test_folder_walk_survives_a_link_loop(music: Path, tmp_path: Path) -> None:
