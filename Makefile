@@ -56,6 +56,20 @@ install-desktop: $(STAMP)
 	$(VENV)/bin/moodplayer --install-desktop
 
 # docs/kiosk.png: kiosk mode with a pretend room, under a virtual X screen (needs xvfb-run).
+# The real app under Xvfb, watching a video of the astronaut portrait (NASA, public domain, shipped
+# in scikit-image), with private settings; grabs the main window into docs/screenshot.png.
+SHOT_DIR := .cache/screenshot
+screenshot: $(STAMP)
+	$(PY) bench/gui.py video $(SHOT_DIR)/portrait.mp4 --seconds 30
+	rm -rf $(SHOT_DIR)/home
+	xvfb-run -a -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb SDL_AUDIODRIVER=dummy \
+		XDG_CONFIG_HOME=$(CURDIR)/$(SHOT_DIR)/home/config \
+		XDG_DATA_HOME=$(CURDIR)/$(SHOT_DIR)/home/data \
+		XDG_STATE_HOME=$(CURDIR)/$(SHOT_DIR)/home/state \
+		MOODPLAYER_SCREENSHOT=docs/screenshot.png MOODPLAYER_SCREENSHOT_AFTER=12 \
+		$(PY) -m app --source $(SHOT_DIR)/portrait.mp4
+	@echo "wrote docs/screenshot.png"
+
 kiosk-screenshot: $(STAMP)
 	xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb \
 		$(PY) -m app.ui.kiosk_demo --mood happy --screenshot docs/kiosk.png
