@@ -55,7 +55,6 @@ wheel: $(STAMP)
 install-desktop: $(STAMP)
 	$(VENV)/bin/moodplayer --install-desktop
 
-# docs/kiosk.png: kiosk mode with a pretend room, under a virtual X screen (needs xvfb-run).
 # The real app under Xvfb, watching a video of the astronaut portrait (NASA, public domain, shipped
 # in scikit-image), with private settings; grabs the main window into docs/screenshot.png.
 SHOT_DIR := .cache/screenshot
@@ -70,6 +69,7 @@ screenshot: $(STAMP)
 		$(PY) -m app --source $(SHOT_DIR)/portrait.mp4
 	@echo "wrote docs/screenshot.png"
 
+# docs/kiosk.png: kiosk mode with a pretend room, under a virtual X screen (needs xvfb-run).
 kiosk-screenshot: $(STAMP)
 	xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb \
 		$(PY) -m app.ui.kiosk_demo --mood happy --screenshot docs/kiosk.png
