@@ -91,7 +91,7 @@ $(BENCH_STAMP): bench/requirements-fer.txt | $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-fer.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
-	$(BENCH_VENV)/bin/python -W ignore -c "from fer.fer import FER"
+	TF_CPP_MIN_LOG_LEVEL=3 $(BENCH_VENV)/bin/python -W ignore -c "from fer.fer import FER"
 	touch $@
 
 bench-env: $(BENCH_STAMP)

@@ -304,6 +304,153 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- where the time goes (--explore) -----------------------------------------------------------
+
+
+def _cascade_variants(work_dir: Path) -> list[tuple[str, str, float, float, int]]:
+    """(label, cascade file, detection scale, scaleFactor, minimum face px at full scale)."""
+    haar = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    variants = [
+        ("Haar as fer runs it (scale 1.1, min 50 px)", haar, 1.0, 1.1, 50),
+        ("Haar, scaleFactor 1.2", haar, 1.0, 1.2, 50),
+        ("Haar on a half-size frame (320x240), 1.1", haar, 0.5, 1.1, 50),
+        ("Haar on a half-size frame (320x240), 1.2", haar, 0.5, 1.2, 50),
+    ]
+    try:
+        import skimage.data
+
+        # OpenCV's LBP frontal face cascade as the scikit-image wheel ships it; that copy has one
+        # misspelt tag ("featuhreParams") that OpenCV refuses, so load a corrected copy.
+        text = Path(skimage.data.lbp_frontal_face_cascade_filename()).read_text()
+        lbp = work_dir / "lbpcascade_frontalface.xml"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        lbp.write_text(text.replace("featuhreParams", "featureParams"))
+        if not cv2.CascadeClassifier(str(lbp)).empty():
+            variants += [
+                ("LBP cascade (from scikit-image), 1.1", str(lbp), 1.0, 1.1, 50),
+                ("LBP cascade on a half-size frame, 1.1", str(lbp), 0.5, 1.1, 50),
+            ]
+    except (ImportError, AttributeError, OSError):
+        pass
+    return variants
+
+
+def explore_detectors(
+    frames: list[np.ndarray], truth: list[Any], work_dir: Path
+) -> list[dict[str, Any]]:
+    """Plain OpenCV cascades at several settings on the same frames: time and faces kept."""
+    rows = []
+    for label, path, scale, factor, min_px in _cascade_variants(work_dir):
+        cascade = cv2.CascadeClassifier(path)
+        times, boxes = [], []
+        cpu_start = time.process_time()
+        for frame in frames:
+            start = time.perf_counter()
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            if scale != 1.0:
+                gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            side = max(1, round(min_px * scale))
+            found = cascade.detectMultiScale(
+                gray, scaleFactor=factor, minNeighbors=5, minSize=(side, side)
+            )
+            times.append(time.perf_counter() - start)
+            best = max(found, key=lambda b: b[2] * b[3]) if len(found) else None
+            boxes.append(None if best is None else [round(float(v) / scale) for v in best])
+        cpu_ms = 1000 * (time.process_time() - cpu_start) / len(frames)
+        counts = face_counts([{"box": b} for b in boxes], truth)
+        rows.append(
+            {"label": label, "mean_ms": 1000 * statistics.fmean(times), "cpu_ms": cpu_ms, **counts}
+        )
+    return rows
+
+
+def explore_every_nth(
+    frames: list[np.ndarray], truth: list[Any], steps: tuple[int, ...] = (1, 2, 3, 5)
+) -> list[dict[str, Any]]:
+    """Our detector on every Nth frame only, the last box reused in between (no tracker)."""
+    from app.vision.analyzer import build_analyzer
+
+    from app.vision.reading import Box
+
+    analyzer = build_analyzer(threads=1)
+    detector = getattr(analyzer, "detector", None)
+    model = getattr(analyzer, "model", None)
+    if detector is None or model is None:
+        return []
+    rows = []
+    for step in steps:
+        times, boxes = [], []
+        box: Box | None = None
+        cpu_start = time.process_time()
+        for index, frame in enumerate(frames):
+            start = time.perf_counter()
+            if index % step == 0:
+                found = detector.detect(frame)
+                box = found[0] if found else None
+            if box is not None:
+                model.predict(model.crop(frame, box)[None])
+            times.append(time.perf_counter() - start)
+            boxes.append(None if box is None else [box.x, box.y, box.w, box.h])
+        cpu_ms = 1000 * (time.process_time() - cpu_start) / len(frames)
+        counts = face_counts([{"box": b} for b in boxes], truth)
+        rows.append(
+            {
+                "label": f"detect every {step} frames" if step > 1 else "detect every frame",
+                "mean_ms": 1000 * statistics.fmean(times),
+                "cpu_ms": cpu_ms,
+                "fps": len(times) / sum(times),
+                **counts,
+            }
+        )
+    return rows
+
+
+def explore_batching(frames: list[np.ndarray], truth: list[Any]) -> list[dict[str, Any]]:
+    """Model time per face for batches of 1, 4 and 16 faces (crops of the true boxes)."""
+    from app.vision.model import bundled_model
+    from app.vision.reading import Box
+
+    model = bundled_model(threads=1)
+    crops = [model.crop(f, Box(*t)) for f, t in zip(frames, truth, strict=True) if t]
+    rows = []
+    for size in (1, 4, 16):
+        batches = [np.stack(crops[i : i + size]) for i in range(0, len(crops) - size + 1, size)]
+        model.predict(batches[0])
+        start = time.perf_counter()
+        for batch in batches:
+            model.predict(batch)
+        elapsed = time.perf_counter() - start
+        rows.append({"batch": size, "ms_per_face": 1000 * elapsed / (len(batches) * size)})
+    return rows
+
+
+def explore_markdown(explore: dict[str, Any]) -> str:
+    lines = ["", "Where the time goes (same frames, one thread):", ""]
+    lines += [
+        "| face detector variant | ms/frame | CPU ms/frame | faces found (true) "
+        "| on faceless frames |"
+    ]
+    lines += ["|---|---:|---:|---:|---:|"]
+    for r in explore["detectors"]:
+        lines.append(
+            f"| {r['label']} | {r['mean_ms']:.1f} | {r['cpu_ms']:.1f} | {r['found']} "
+            f"({r['hits']} of {r['true_faces']}) | {r['on_faceless_frames']} |"
+        )
+    if explore["every_nth"]:
+        lines += ["", "| ours, box reused between detections | ms/frame | CPU ms/frame | frames/s "]
+        lines[-1] += "| faces found (true) |"
+        lines += ["|---|---:|---:|---:|---:|"]
+        for r in explore["every_nth"]:
+            lines.append(
+                f"| {r['label']} | {r['mean_ms']:.1f} | {r['cpu_ms']:.1f} | {r['fps']:.1f} "
+                f"| {r['found']} "
+                f"({r['hits']} of {r['true_faces']}) |"
+            )
+    lines += ["", "| model batch | ms per face |", "|---:|---:|"]
+    lines += [f"| {r['batch']} | {r['ms_per_face']:.2f} |" for r in explore["batching"]]
+    return "\n".join(lines) + "\n"
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -324,6 +471,11 @@ def main(argv: list[str] | None = None) -> int:
         "--fer-modes",
         default="tflite,keras",
         help="fer variants to run: tflite (its default), keras (use_tflite=False), or 'none'",
+    )
+    parser.add_argument(
+        "--explore",
+        action="store_true",
+        help="also time detector variants, detection every Nth frame and model batching",
     )
     parser.add_argument("--bench-python", type=Path, default=DEFAULT_BENCH_PYTHON)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
@@ -384,6 +536,14 @@ def main(argv: list[str] | None = None) -> int:
         "agreement": agreements,
     }
     table = markdown(report)
+    if args.explore:
+        print("where the time goes ...", file=sys.stderr)
+        report["explore"] = {
+            "detectors": explore_detectors(frames, truth, args.out_dir),
+            "every_nth": explore_every_nth(frames, truth),
+            "batching": explore_batching(frames, truth),
+        }
+        table += explore_markdown(report["explore"])
     print(table)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "compare.md").write_text(table, encoding="utf-8")
