@@ -1,15 +1,346 @@
-"""`moodplayer watch` (to be built)."""
+"""`moodplayer watch`: follow the mood live from a camera, a video or an image folder, headless.
+
+Prints the analysis rate every few seconds (analyses/s, dropped frames, capture state) and every
+mood change with its time; ``--json`` prints one JSON object per line instead. Ctrl+C (or SIGTERM)
+stops cleanly with a summary: frames, analyses, drops, reconnects, mood changes, time per stage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
 
-from app.errors import UserError
+from app import paths
+from app import settings as settings_module
+from app.errors import ExitStatus, UserError
+from app.mood.voter import MoodChange, MoodVoter, VoterConfig
+from app.vision.capture import (
+    FOLDER_FPS,
+    Analyzer,
+    CaptureState,
+    CaptureStats,
+    CaptureWorker,
+    open_source,
+)
+from app.vision.reading import Reading
+
+log = logging.getLogger(__name__)
+
+STATUS_EVERY_S = 2.0
+TICK_S = 0.25
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--source",
+        default=argparse.SUPPRESS,
+        metavar="CAMERA_INDEX|VIDEO|DIR",
+        help="camera index, video file or image folder (default: the camera in the settings)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per event and line")
+    parser.add_argument(
+        "--rate", type=float, metavar="R", help="analyses per second (default: the settings, 10)"
+    )
+    parser.add_argument(
+        "--no-loop", action="store_true", help="end when a video or folder ends instead of looping"
+    )
+    parser.add_argument(
+        "--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl+C)"
+    )
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=FOLDER_FPS,
+        metavar="F",
+        help=f"images a second when the source is a folder (default {FOLDER_FPS:g})",
+    )
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=STATUS_EVERY_S,
+        metavar="S",
+        help=f"seconds between rate lines (default {STATUS_EVERY_S:g})",
+    )
+
+
+def make_analyzer(model: settings_module.ModelSettings) -> Analyzer:
+    """The analyser the settings choose (a seam the tests replace with a fake)."""
+    try:
+        from app.vision.analyzer import build_analyzer
+    except ImportError as exc:  # pragma: no cover - only while the analyser is being built
+        raise UserError("The expression analyser is not available in this build.") from exc
+    analyzer: Analyzer = build_analyzer(model)
+    return analyzer
+
+
+@dataclass
+class _Run:
+    """What happened, for the rate lines and the summary."""
+
+    start: float
+    changes: list[MoodChange] = field(default_factory=list)
+    last_status: float = 0.0
+    analyses_at_status: int = 0
+    drops_at_status: int = 0
+
+
+class _Printer:
+    def __init__(self, as_json: bool, out: TextIO, start: float) -> None:
+        self.as_json = as_json
+        self.out = out
+        self.start = start
+
+    def t(self, when: float) -> float:
+        return round(when - self.start, 2)
+
+    def emit(self, event: str, text: str, **data: Any) -> None:
+        line = json.dumps({"event": event, **data}, ensure_ascii=False) if self.as_json else text
+        # One write per line, so Ctrl+C between two writes never leaves half a line.
+        self.out.write(line + "\n")
+        self.out.flush()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl+C (with the summary). Only on the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("'watch' is not built yet")
+    settings_path = Path(args.settings) if getattr(args, "settings", None) else None
+    settings = settings_module.load(settings_path or paths.settings_file()).settings
+    spec = getattr(args, "source", None) or settings.camera.source
+    rate = args.rate if args.rate is not None else settings.camera.analysis_rate
+    if not 0.1 <= rate <= 60.0:
+        raise UserError(f"--rate {rate:g} is out of range; give 0.1 to 60 analyses per second.")
+    if args.duration is not None and args.duration <= 0:
+        raise UserError("--duration must be a positive number of seconds.")
+    if not 0.1 <= args.fps <= 120.0:
+        raise UserError(f"--fps {args.fps:g} is out of range; give 0.1 to 120 images per second.")
+    every = max(args.every, 0.1)
+    loop = settings.camera.loop_video and not args.no_loop
+    fps = args.fps
+    open_source(spec, loop, fps)  # a path that does not exist fails here, in one sentence
+    analyzer = make_analyzer(settings.model)
+    return watch(
+        lambda: open_source(spec, loop, fps),
+        analyzer,
+        VoterConfig.from_settings(settings.mood),
+        rate=rate,
+        as_json=args.json,
+        duration=args.duration,
+        every=every,
+        source_name=spec,
+    )
+
+
+def watch(
+    source_factory: Callable[[], Any],
+    analyzer: Analyzer,
+    config: VoterConfig,
+    rate: float = 10.0,
+    as_json: bool = False,
+    duration: float | None = None,
+    every: float = STATUS_EVERY_S,
+    source_name: str = "",
+    out: TextIO | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Run the worker and the voter until the source ends, ``duration`` passes or Ctrl+C."""
+    out = out if out is not None else sys.stdout
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    worker = CaptureWorker(
+        source_factory,
+        analyzer,
+        rate=rate,
+        on_reading=lambda reading: events.put(("reading", reading)),
+        on_state=lambda state: events.put(("state", state)),
+        clock=clock,
+    )
+    voter = MoodVoter(config)
+    start = clock()
+    printer = _Printer(as_json, out, start)
+    state = _Run(start=start, last_status=start)
+    printer.emit(
+        "start",
+        f"watching {source_name or 'the camera'} at {rate:g} analyses/s"
+        + ("" if duration is None else f" for {duration:g} s")
+        + " (Ctrl+C to stop)",
+        source=source_name,
+        rate=rate,
+        duration=duration,
+    )
+    face_present = voter.face_present
+    interrupted = False
+    failure: str | None = None
+    with _sigterm_as_interrupt():
+        try:
+            worker.start()
+            while True:
+                now = clock()
+                if duration is not None and now - start >= duration:
+                    break
+                try:
+                    kind, value = events.get(timeout=TICK_S)
+                except queue.Empty:
+                    kind, value = "tick", None
+                now = clock()
+                change: MoodChange | None = None
+                if kind == "reading":
+                    assert isinstance(value, Reading)
+                    change = voter.update(value)
+                elif kind == "tick":
+                    change = voter.tick(now)
+                elif kind == "state":
+                    assert isinstance(value, CaptureState)
+                    printer.emit(
+                        "state",
+                        f"{printer.t(now):7.1f} s  {value.value}: {worker.message}",
+                        t=printer.t(now),
+                        state=value.value,
+                        message=worker.message,
+                    )
+                    if value is CaptureState.FAILED:
+                        failure = worker.message
+                        break
+                    if value is CaptureState.STOPPED:
+                        break
+                if change is not None:
+                    state.changes.append(change)
+                    _print_change(printer, change, voter.confidence)
+                if voter.face_present != face_present:
+                    face_present = voter.face_present
+                    _print_presence(printer, voter, now)
+                if now - state.last_status >= every:
+                    _print_status(printer, worker, state, now)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            worker.stop()
+            # Readings already analysed before the end still count.
+            while not events.empty():
+                kind, value = events.get_nowait()
+                if kind == "reading" and (change := voter.update(value)) is not None:
+                    state.changes.append(change)
+                    _print_change(printer, change, voter.confidence)
+    if failure is not None and worker.stats.frames == 0:
+        raise UserError(failure)
+    _print_summary(printer, worker.stats, state, clock(), voter, interrupted)
+    return ExitStatus.ERROR if failure is not None else ExitStatus.OK
+
+
+def _print_change(printer: _Printer, change: MoodChange, confidence: float) -> None:
+    was = change.previous or "none"
+    printer.emit(
+        "mood",
+        f"{printer.t(change.time):7.1f} s  mood: {was} → {change.current} ({change.reason})",
+        t=printer.t(change.time),
+        previous=change.previous,
+        current=change.current,
+        confidence=round(confidence, 3),
+        reason=change.reason,
+        evidence={k: round(v, 3) for k, v in change.evidence.items()},
+    )
+
+
+def _print_presence(printer: _Printer, voter: MoodVoter, now: float) -> None:
+    since = voter.no_face_since
+    if voter.face_present:
+        text = f"{printer.t(now):7.1f} s  face back"
+    else:
+        text = f"{printer.t(now):7.1f} s  no face since {printer.t(since or now):.1f} s"
+    printer.emit(
+        "face",
+        text,
+        t=printer.t(now),
+        present=voter.face_present,
+        since=None if since is None else printer.t(since),
+    )
+
+
+def _print_status(printer: _Printer, worker: CaptureWorker, run: _Run, now: float) -> None:
+    stats = worker.stats
+    span = max(now - run.last_status, 1e-9)
+    per_s = (stats.analyses - run.analyses_at_status) / span
+    drops = stats.drops - run.drops_at_status
+    run.last_status, run.analyses_at_status, run.drops_at_status = now, stats.analyses, stats.drops
+    printer.emit(
+        "rate",
+        f"{printer.t(now):7.1f} s  {per_s:.1f} analyses/s, {drops} frames dropped, "
+        f"{worker.state.value}",
+        t=printer.t(now),
+        analyses_per_s=round(per_s, 2),
+        drops=drops,
+        state=worker.state.value,
+        frames=stats.frames,
+        analyses=stats.analyses,
+    )
+
+
+def _ms(total: float, count: int) -> float:
+    return round(1000.0 * total / count, 2) if count else 0.0
+
+
+def _print_summary(
+    printer: _Printer,
+    stats: CaptureStats,
+    run: _Run,
+    now: float,
+    voter: MoodVoter,
+    interrupted: bool,
+) -> None:
+    elapsed = max(now - run.start, 1e-9)
+    n = stats.analyses
+    per_stage = {
+        "read": _ms(stats.read_s, stats.frames),
+        "detect": _ms(stats.detect_s, n),
+        "crop": _ms(stats.crop_s, n),
+        "infer": _ms(stats.infer_s, n),
+        "analyze": _ms(stats.analyze_s, n),
+        "latency": _ms(stats.latency_s, n),
+    }
+    text = (
+        f"summary{' (interrupted)' if interrupted else ''}: {elapsed:.1f} s, "
+        f"{stats.frames} frames, {n} analyses ({n / elapsed:.1f}/s), {stats.drops} drops, "
+        f"{stats.reconnects} reconnects, {len(run.changes)} mood changes, "
+        f"mood {voter.mood or 'none'}\n"
+        f"time per frame: read {per_stage['read']} ms; per analysis: detect "
+        f"{per_stage['detect']} ms, crop {per_stage['crop']} ms, infer {per_stage['infer']} ms, "
+        f"whole {per_stage['analyze']} ms, frame to reading {per_stage['latency']} ms"
+    )
+    printer.emit(
+        "summary",
+        text,
+        seconds=round(elapsed, 2),
+        frames=stats.frames,
+        analyses=n,
+        drops=stats.drops,
+        reconnects=stats.reconnects,
+        changes=len(run.changes),
+        mood=voter.mood,
+        interrupted=interrupted,
+        ms_per_stage=per_stage,
+    )

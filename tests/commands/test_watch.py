@@ -1,0 +1,170 @@
+"""`moodplayer watch`: live readings rate, mood changes, JSON lines, Ctrl+C and the summary."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app import cli, paths
+from app.commands import watch
+from app.vision.reading import EXPRESSIONS, Box, Reading
+
+
+def solid(value: int) -> np.ndarray:
+    return np.full((24, 32, 3), value, dtype=np.uint8)
+
+
+HAPPY, SAD, EMPTY = 200, 120, 20
+
+
+class BrightnessAnalyzer:
+    """A stand-in model: bright frames are happy faces, mid-grey sad faces, dark ones no face."""
+
+    def __init__(self) -> None:
+        self.first = threading.Event()
+
+    def analyze(self, frame_bgr: np.ndarray, time: float, frame_index: int = -1) -> Reading:
+        self.first.set()
+        level = float(frame_bgr.mean())
+        if level < 60:
+            return Reading(time, None, frame_index=frame_index)
+        top = "happy" if level > 160 else "sad"
+        probs = dict.fromkeys(EXPRESSIONS, 0.05)
+        probs[top] = 0.7
+        return Reading(time, Box(0, 0, 10, 10), probs, frame_index=frame_index)
+
+
+@pytest.fixture()
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> BrightnessAnalyzer:
+    analyzer = BrightnessAnalyzer()
+    monkeypatch.setattr(watch, "make_analyzer", lambda model: analyzer)
+    return analyzer
+
+
+def write_folder(folder: Path, levels: list[int]) -> Path:
+    import cv2
+
+    folder.mkdir()
+    for i, level in enumerate(levels):
+        assert cv2.imwrite(str(folder / f"{i:04d}.png"), solid(level))
+    return folder
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_folder_ending_prints_mood_changes_and_the_summary_as_json(
+    tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # 10 images a second: 1 s without a face, 1.5 s happy, 2.5 s sad.
+    folder = write_folder(tmp_path / "faces", [EMPTY] * 10 + [HAPPY] * 15 + [SAD] * 25)
+    argv = ["watch", "--source", str(folder), "--json", "--no-loop", "--every", "1", "--fps", "10"]
+    code = cli.main(argv)
+    assert code == 0
+    events = json_lines(capfd.readouterr().out)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "summary"
+    moods = [(e["previous"], e["current"]) for e in events if e["event"] == "mood"]
+    assert moods == [(None, "happy"), ("happy", "sad")]
+    happy = next(e for e in events if e["event"] == "mood")
+    assert happy["t"] >= 1.0 and happy["evidence"]["happy"] > 0.5 and "happy led" in happy["reason"]
+    states = [e["state"] for e in events if e["event"] == "state"]
+    assert states == ["running", "stopped"]
+    assert any(e["event"] == "rate" and e["analyses_per_s"] > 0 for e in events)
+    summary = events[-1]
+    assert summary["frames"] == 50
+    assert summary["analyses"] <= 50
+    assert summary["changes"] == 2 and summary["mood"] == "sad"
+    assert summary["interrupted"] is False
+    assert set(summary["ms_per_stage"]) >= {"read", "detect", "crop", "infer"}
+
+
+def test_text_output_and_duration(
+    tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_folder(tmp_path / "faces", [HAPPY] * 4)
+    code = cli.main(["watch", "--source", str(folder), "--duration", "2.5", "--rate", "5"])
+    assert code == 0
+    out = capfd.readouterr().out
+    assert "watching" in out and "for 2.5 s" in out
+    assert "mood: none → happy" in out
+    assert "analyses/s" in out
+    assert "summary:" in out and "time per frame: read" in out
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(
+    tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_folder(tmp_path / "faces", [HAPPY, SAD])  # loops until interrupted
+
+    def press_ctrl_c() -> None:
+        if fake_model.first.wait(10.0):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    code = cli.main(["watch", "--source", str(folder), "--json"])
+    presser.join()
+    assert code == 0
+    events = json_lines(capfd.readouterr().out)
+    assert events[-1]["event"] == "summary" and events[-1]["interrupted"] is True
+    assert events[-1]["analyses"] >= 1
+    capture_threads = [t for t in threading.enumerate() if t.name.startswith("capture-")]
+    assert capture_threads == []
+
+
+def test_default_source_is_the_camera_in_the_settings(
+    fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from app import settings
+
+    chosen = settings.Settings()
+    chosen.camera.source = "9"  # there is no webcam here, let alone a tenth one
+    settings.save(chosen, paths.settings_file())
+    code = cli.main(["watch", "--duration", "5"])
+    assert code == 1
+    err = capfd.readouterr().err
+    assert "No camera at index 9 (found:" in err and "Settings → Camera" in err
+    assert "Traceback" not in err
+
+
+def test_bad_arguments_are_one_sentence(
+    tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["watch", "--source", str(tmp_path / "nope.mp4")]) == 1
+    assert "No camera, video or folder called" in capfd.readouterr().err
+    assert cli.main(["watch", "--source", str(tmp_path), "--rate", "0"]) == 1
+    assert "--rate 0 is out of range" in capfd.readouterr().err
+
+
+# -- with the real model ------------------------------------------------------------------------
+
+REAL_PARTS = (
+    importlib.util.find_spec("app.vision.analyzer") is not None
+    and (paths.models_dir() / "emotion_minixception.onnx").is_file()
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_PARTS, reason="app/vision/analyzer.py or the bundled model missing")
+def test_watch_a_real_face_video_reports_happy(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tests.media import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", "N" * 5 + "F" * 35, fps=10.0)
+    code = cli.main(["watch", "--source", str(clip), "--duration", "15", "--json", "--no-loop"])
+    assert code == 0
+    events = json_lines(capfd.readouterr().out)
+    moods = [e["current"] for e in events if e["event"] == "mood"]
+    assert moods == ["happy"]
+    assert events[-1]["event"] == "summary" and events[-1]["frames"] == 40
