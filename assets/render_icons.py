@@ -3,7 +3,8 @@
     python assets/render_icons.py
 
 Writes assets/icons/hicolor/<N>x<N>/apps/moodplayer.png for N in 16, 32, 48, 64, 128, 256, 512,
-the same layout as the freedesktop hicolor icon theme, so installing is a plain copy.
+the same layout as the freedesktop hicolor icon theme, so installing is a plain copy, plus
+moodplayer.ico (256 px, for a Windows shortcut) and moodplayer.icns (512 px, for a macOS bundle).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def main() -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not render(size).save(str(target), "PNG"):
             raise SystemExit(f"could not write {target}")
+        print(target.relative_to(ASSETS.parent))
+    for name, fmt, size in (("moodplayer.ico", "ICO", 256), ("moodplayer.icns", "ICNS", 512)):
+        target = ASSETS / name
+        if not render(size).save(str(target), fmt):
+            raise SystemExit(f"could not write {target} (no {fmt} image plugin in this Qt?)")
         print(target.relative_to(ASSETS.parent))
     del app
     return 0

@@ -107,6 +107,14 @@ def test_icon_svg_and_png_sizes_exist() -> None:
         assert _png_size(png) == (size, size)
 
 
+def test_windows_and_macos_icons_exist() -> None:
+    ico = (paths.assets_dir() / "moodplayer.ico").read_bytes()
+    assert ico[:4] == b"\x00\x00\x01\x00"  # ICO, type 1 (icon)
+    icns = (paths.assets_dir() / "moodplayer.icns").read_bytes()
+    assert icns[:4] == b"icns"
+    assert int.from_bytes(icns[4:8], "big") == len(icns)
+
+
 def test_pngs_are_rendered_from_the_svg(qapp) -> None:  # type: ignore[no-untyped-def]
     import importlib.util
 
