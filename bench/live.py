@@ -1,0 +1,207 @@
+"""Live mood benchmark: the capture worker with the real model on a 640x480, 30 fps video.
+
+Measures, on this machine:
+
+- frame -> reading latency (capture of the frame to the reading published), median and p95,
+  at the default analysis rate;
+- analyses per second at the default rate, and the most the real model sustains (rate unlimited);
+- the share of one CPU core the process uses at the default rate (psutil ``cpu_times`` over the run;
+  the process is only the worker: the grab thread decoding the video and the analysis thread);
+- mean time per stage (read, detect, crop, infer).
+
+The video is the benchmark scenes (``bench/frames.py``: the astronaut's face at several sizes on
+busy backgrounds, a quarter of the frames without a face), written to a temporary folder and
+deleted afterwards. Run::
+
+    .venv/bin/python bench/live.py                 # print the table
+    .venv/bin/python bench/live.py --write         # and put it into docs/BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from app.vision.capture import CaptureStats, CaptureWorker, open_source  # noqa: E402
+from app.vision.reading import Reading  # noqa: E402
+from bench import frames as bench_frames  # noqa: E402
+
+SECTION = "## Live mood"
+DOC = REPO / "docs" / "BENCHMARKS.md"
+
+
+@dataclass
+class Result:
+    rate: float
+    seconds: float
+    analyses: int
+    frames: int
+    drops: int
+    latencies: list[float]
+    cpu_share: float
+    stats: CaptureStats
+
+    @property
+    def per_second(self) -> float:
+        return self.analyses / self.seconds
+
+    def pct(self, q: float) -> float:
+        values = sorted(self.latencies)
+        if not values:
+            return float("nan")
+        return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def run_worker(video: Path, rate: float, seconds: float, threads: int) -> Result:
+    from app.vision.analyzer import build_analyzer
+
+    analyzer = build_analyzer(threads=threads)
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def on_reading(reading: Reading) -> None:
+        done = time.monotonic()
+        with lock:
+            latencies.append(done - reading.time)
+
+    worker = CaptureWorker(
+        lambda: open_source(str(video), loop=True), analyzer, rate=rate, on_reading=on_reading
+    )
+    process = psutil.Process()
+    worker.start()
+    time.sleep(1.0)  # warm up: model session, first decode
+    with lock:
+        latencies.clear()
+    before_stats = worker.stats
+    before_cpu = process.cpu_times()
+    started = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    after_cpu = process.cpu_times()
+    after_stats = worker.stats
+    worker.stop()
+    used = (after_cpu.user - before_cpu.user) + (after_cpu.system - before_cpu.system)
+    with lock:
+        measured = list(latencies)
+    return Result(
+        rate=rate,
+        seconds=elapsed,
+        analyses=after_stats.analyses - before_stats.analyses,
+        frames=after_stats.frames - before_stats.frames,
+        drops=after_stats.drops - before_stats.drops,
+        latencies=measured,
+        cpu_share=used / elapsed,
+        stats=after_stats,
+    )
+
+
+def _ms(value: float) -> str:
+    return f"{1000.0 * value:.1f} ms"
+
+
+def table(default: Result, unlimited: Result) -> str:
+    s = default.stats
+    n = max(s.analyses, 1)
+    rows = [
+        ("analyses per second at the default rate (10/s)", f"{default.per_second:.2f}"),
+        ("frame → reading latency, median", _ms(default.pct(0.5))),
+        ("frame → reading latency, p95", _ms(default.pct(0.95))),
+        ("share of one core used at the default rate", f"{100 * default.cpu_share:.0f} %"),
+        ("frames read per second (30 fps video)", f"{default.frames / default.seconds:.1f}"),
+        ("frames dropped (not analysed) per second", f"{default.drops / default.seconds:.1f}"),
+        ("mean time per frame read (decode)", _ms(s.read_s / max(s.frames, 1))),
+        ("mean time per analysis: detect", _ms(s.detect_s / n)),
+        ("mean time per analysis: crop", _ms(s.crop_s / n)),
+        ("mean time per analysis: infer", _ms(s.infer_s / n)),
+        (
+            "analyses per second, rate unlimited (the most it sustains)",
+            f"{unlimited.per_second:.1f}",
+        ),
+        (
+            "frame → reading latency at that rate, median",
+            _ms(unlimited.pct(0.5)),
+        ),
+        ("share of one core used, rate unlimited", f"{100 * unlimited.cpu_share:.0f} %"),
+    ]
+    lines = ["| measure | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def section(body: str, command: str, seconds: float) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = cpu
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{SECTION}\n\n"
+        f"The capture worker (grab thread + analysis thread) with the bundled model (onnxruntime, "
+        f"1 thread) and the Haar face detector, reading a 640x480, 30 fps video of the benchmark "
+        f"scenes (`bench/frames.py`) in a loop; {seconds:g} s per measurement after 1 s of "
+        f"warm-up. CPU share is the whole process (decode + analysis), psutil `cpu_times`.\n\n"
+        f"- machine: {model}, {os.cpu_count()} logical CPUs (shared with other work while "
+        f"measured), {platform.system()} {platform.release()}, Python {platform.python_version()}\n"
+        f"- date: {when}\n"
+        f"- command: `{command}`\n\n"
+        f"{body}\n"
+    )
+
+
+def write_section(text: str, path: Path = DOC) -> None:
+    """Replace the "Live mood" section of ``path`` (up to the next ``## `` heading) or append it."""
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text + "\n", old, count=1)
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="per measurement (default 20)")
+    parser.add_argument("--rate", type=float, default=10.0, help="default analysis rate (10)")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+    parser.add_argument("--write", action="store_true", help="write the section into BENCHMARKS")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="moodplayer-bench-") as tmp:
+        video = bench_frames.write_video(
+            Path(tmp) / "scenes.mp4", bench_frames.make_benchmark_frames(300), fps=30.0
+        )
+        print(f"default rate {args.rate:g}/s for {args.seconds:g} s ...", file=sys.stderr)
+        default = run_worker(video, args.rate, args.seconds, args.threads)
+        print(f"rate unlimited for {args.seconds / 2:g} s ...", file=sys.stderr)
+        unlimited = run_worker(video, 1000.0, args.seconds / 2, args.threads)
+    body = table(default, unlimited)
+    print(body)
+    if args.write:
+        command = "python bench/live.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(section(body, command.strip(), args.seconds))
+        print(f"wrote the {SECTION[3:]!r} section of {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
