@@ -180,8 +180,6 @@ class ScreenAwake:
     a single log line says the screen may sleep.
     """
 
-    _UNSET: AwakeBackend | None = None
-
     def __init__(
         self,
         backend: AwakeBackend | None = None,
