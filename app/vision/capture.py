@@ -410,6 +410,8 @@ class CaptureWorker:
         self.message = ""
         self.source_name = ""
         self._grab_done = threading.Event()
+        self._live = False
+        self._last_frame_at = 0.0
         self._stats = CaptureStats()
         self._grab_thread = threading.Thread(
             target=self._grab_loop, name="capture-grab", daemon=True
@@ -508,6 +510,8 @@ class CaptureWorker:
             except Exception as exc:
                 self._set_state(CaptureState.FAILED, f"Cannot open the source: {exc}")
                 return
+            self._live = source.fps is None
+            self._last_frame_at = self._clock()
             self._set_state(CaptureState.RUNNING, f"reading {source.name}")
             self._read_until_stopped(source)
         except Exception:  # pragma: no cover - a bug; keep the app alive and say so
@@ -557,7 +561,9 @@ class CaptureWorker:
                         self._sleep(FAILED_READ_PAUSE_S)
                     continue
                 failures = 0
-                last_good = now
+                last_good = self._last_frame_at = now
+                if self._state is CaptureState.RECONNECTING:  # a stalled read came back
+                    self._set_state(CaptureState.RUNNING, f"{source.name} delivers again")
                 paced_count += 1
                 frame.flags.writeable = False
                 self._holder.put(_Slot(frame, index, now))
@@ -585,12 +591,27 @@ class CaptureWorker:
             except Exception as exc:
                 log.info("reconnect to %s failed: %s", name, exc)
             else:
+                self._last_frame_at = self._clock()  # the stall watch starts afresh
                 self._set_state(CaptureState.RUNNING, f"{fresh.name} is back")
                 return fresh
             delay = min(delay * 2.0, BACKOFF_MAX_S)
         return None
 
     # -- analysis thread --------------------------------------------------------------------------
+
+    def _watch_for_stall(self) -> None:
+        """A camera whose read blocks (no frame, no failure) for > STALL_S shows as reconnecting;
+        the grab thread sets RUNNING again when the read returns a frame, or reconnects when it
+        fails. (A read stuck inside the driver cannot be interrupted from Python.)"""
+        if (
+            self._live
+            and self._state is CaptureState.RUNNING
+            and self._clock() - self._last_frame_at > STALL_S
+        ):
+            self._set_state(
+                CaptureState.RECONNECTING,
+                f"{self.source_name} has sent no frame for {STALL_S:g} s; waiting for it",
+            )
 
     def _analysis_loop(self) -> None:
         interval = 1.0 / self.rate
@@ -600,6 +621,7 @@ class CaptureWorker:
             if slot is None:
                 if self._grab_done.is_set() and not self._holder.has_new():
                     break
+                self._watch_for_stall()
                 continue
             started = self._clock()
             try:

@@ -368,6 +368,45 @@ def test_a_source_failing_for_more_than_two_seconds_reconnects() -> None:
     assert worker.states == [S.STARTING, S.RUNNING, S.RECONNECTING, S.RUNNING, S.STOPPED]
 
 
+class BlockingSource(FakeSource):
+    """A camera whose third read hangs (no frame, no error) until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__([frame(i) for i in range(5)])
+        self.blocked = threading.Event()
+        self.release = threading.Event()
+
+    def read(self) -> np.ndarray | None:
+        if self.reads == 2:
+            self.blocked.set()
+            self.release.wait(10.0)
+        return super().read()
+
+
+def wait_for(condition: object, limit: float = 10.0) -> bool:
+    for _ in range(int(limit / 0.005)):
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_read_that_hangs_shows_reconnecting_until_frames_return() -> None:
+    clock = FakeClock()
+    source = BlockingSource()
+    worker = CaptureWorker(lambda: source, QuickAnalyzer(), clock=clock, sleep=clock.sleep)
+    worker.start()
+    assert source.blocked.wait(10.0)
+    assert worker.state is S.RUNNING
+    clock.now += capture.STALL_S + 0.5  # the read has hung for longer than STALL_S
+    assert wait_for(lambda: worker.state is S.RECONNECTING)
+    assert "no frame for 2 s" in worker.message
+    source.release.set()
+    finish(worker)
+    assert worker.states == [S.STARTING, S.RUNNING, S.RECONNECTING, S.RUNNING, S.STOPPED]
+    assert worker.stats.frames == 5 and worker.stats.reconnects == 0
+
+
 def test_stop_joins_the_threads_of_a_running_worker() -> None:
     source = FakeSource([frame(i) for i in range(10)], fps=100.0, loop=True)
     rec = Recorder()
