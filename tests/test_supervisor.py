@@ -176,3 +176,18 @@ def test_example_systemd_unit_restarts_on_failure_only() -> None:
     assert "--supervised" not in service["ExecStart"]
     assert service["RestartPreventExitStatus"] == "2"
     assert sections["Install"]["WantedBy"] == "graphical-session.target"
+
+
+def test_stop_during_the_backoff_wait_ends_without_restarting() -> None:
+    # The real wait (no injected sleep) must end as soon as a stop is requested.
+    sup = Supervisor([sys.executable, "-c", "raise SystemExit(5)"], backoff=Backoff(initial=3600.0))
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(sup.run()))
+    thread.start()
+    while not sup.crashes and thread.is_alive():
+        threading.Event().wait(0.01)
+    sup.request_stop()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert result == [5]
+    assert sup.restarts == 0

@@ -86,7 +86,8 @@ class Room:
 
     def window(self, qtbot) -> KioskWindow:  # type: ignore[no-untyped-def]
         window = KioskWindow(self.session, screen_awake=ScreenAwake(self.awake))
-        qtbot.addWidget(window)
+        # the window refuses to close without the PIN: let the test teardown close it
+        qtbot.addWidget(window, before_close_func=lambda w: w.leave_kiosk())
         window.exited = []  # type: ignore[attr-defined]
         window.exit_requested.connect(lambda: window.exited.append(True))  # type: ignore[attr-defined]
         window.show_kiosk()
@@ -366,3 +367,16 @@ def test_screen_awake_holds_and_releases_once() -> None:
     awake.release()
     assert backend.calls == ["hold", "release"]
     assert awake.backend_name == "fake"
+
+
+def test_demo_writes_a_screenshot(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QImage
+
+    from app.ui import kiosk_demo
+
+    target = tmp_path / "kiosk.png"
+    assert kiosk_demo.main(["--mood", "sad", "--screenshot", str(target)]) == 0
+    image = QImage(str(target))
+    assert not image.isNull()
+    assert image.width() >= 640
+    assert image.height() >= 480
