@@ -110,6 +110,62 @@ def run_worker(video: Path, rate: float, seconds: float, threads: int) -> Result
     )
 
 
+def _vector(top: str, p: float, second: str | None = None, q: float = 0.0) -> dict[str, float]:
+    from app.vision.reading import EXPRESSIONS
+
+    rest = (1.0 - p - q) / (len(EXPRESSIONS) - (2 if second else 1))
+    out = dict.fromkeys(EXPRESSIONS, rest)
+    out[top] = p
+    if second:
+        out[second] = q
+    return out
+
+
+def voter_figures(rate: float = 10.0) -> list[tuple[str, str]]:
+    """The voter with the default settings on scripted readings (time from the readings)."""
+    import random
+
+    from app.mood.voter import MoodVoter
+    from app.vision.reading import Box
+
+    face = Box(0, 0, 1, 1)
+    rows: list[tuple[str, str]] = []
+    for p in (0.5, 0.7, 0.9):
+        voter, t, changed = MoodVoter(), 0.0, None
+        for i in range(int(10 * rate)):
+            t = i / rate
+            top = "neutral" if t < 5.0 else "happy"
+            change = voter.update(Reading(t, face, _vector(top, p)))
+            if change is not None and change.current == "happy":
+                changed = change.time - 5.0
+                break
+        value = "never" if changed is None else f"{changed:.1f} s"
+        rows.append((f"voter: clean change neutral → happy (top p {p}), latency", value))
+    for frac, hard in ((0.5, True), (0.4, True), (0.2, True), (0.5, False)):
+        flips = 0
+        for seed in range(20):
+            rng, voter = random.Random(seed), MoodVoter()
+            for i in range(40):
+                voter.update(Reading(i / rate, face, _vector("sad", 0.7)))
+            for i in range(40, 40 + int(60 * rate)):
+                away = rng.random() < frac
+                if hard:
+                    vector = _vector("happy" if away else "sad", 0.7)
+                else:
+                    vector = _vector(
+                        "happy" if away else "sad", 0.5, "sad" if away else "happy", 0.3
+                    )
+                flips += voter.update(Reading(i / rate, face, vector)) is not None
+        kind = "sure readings (0.7)" if hard else "unsure readings (0.5 / 0.3)"
+        rows.append(
+            (
+                f"voter: random flicker, {int(frac * 100)} % other mood, {kind}",
+                f"{flips / 20:.1f} changes/min",
+            )
+        )
+    return rows
+
+
 def _ms(value: float) -> str:
     return f"{1000.0 * value:.1f} ms"
 
@@ -138,6 +194,7 @@ def table(default: Result, unlimited: Result) -> str:
         ),
         ("share of one core used, rate unlimited", f"{100 * unlimited.cpu_share:.0f} %"),
     ]
+    rows += voter_figures()
     lines = ["| measure | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines)
