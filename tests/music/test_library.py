@@ -216,3 +216,11 @@ def test_m3u_round_trip(entries: list[tuple[str, str]]) -> None:
         lines.append(entry)
     parsed = parse_m3u("\r\n".join(lines))
     assert parsed == [(e, t.strip()) for e, t in entries]
+
+
+def test_windows_separators_in_a_playlist_are_understood(tmp_path: Path) -> None:
+    write_tone(tmp_path / "sub" / "deeper" / "w.ogg", 440, 0.2, title="Win")
+    (tmp_path / "win.m3u").write_bytes(b"#EXTM3U\r\nsub\\deeper\\w.ogg\r\n")
+    (tmp_path / "win.pls").write_bytes(b"[playlist]\r\nFile1=sub\\deeper\\w.ogg\r\n")
+    assert titles(read_playlist_file(tmp_path / "win.m3u")) == ["Win"]
+    assert titles(read_playlist_file(tmp_path / "win.pls")) == ["Win"]
