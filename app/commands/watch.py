@@ -97,7 +97,8 @@ class _Run:
 
 
 class _Printer:
-    def __init__(self, as_json: bool, out: TextIO, start: float) -> None:
+    def __init__(self, as_json: bool, out: TextIO, start: float, mapping: dict[str, str]) -> None:
+        self.mapping = mapping
         self.as_json = as_json
         self.out = out
         self.start = start
@@ -154,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         duration=args.duration,
         every=every,
         source_name=spec,
+        mapping=settings.mapping(),
     )
 
 
@@ -166,6 +168,7 @@ def watch(
     duration: float | None = None,
     every: float = STATUS_EVERY_S,
     source_name: str = "",
+    mapping: dict[str, str] | None = None,
     out: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
@@ -182,7 +185,7 @@ def watch(
     )
     voter = MoodVoter(config)
     start = clock()
-    printer = _Printer(as_json, out, start)
+    printer = _Printer(as_json, out, start, mapping or {})
     state = _Run(start=start, last_status=start)
     printer.emit(
         "start",
@@ -254,12 +257,15 @@ def watch(
 
 def _print_change(printer: _Printer, change: MoodChange, confidence: float) -> None:
     was = change.previous or "none"
+    playlist = printer.mapping.get(change.current)
+    plays = f", plays {playlist}" if playlist else ""
     printer.emit(
         "mood",
-        f"{printer.t(change.time):7.1f} s  mood: {was} → {change.current} ({change.reason})",
+        f"{printer.t(change.time):7.1f} s  mood: {was} → {change.current}{plays} ({change.reason})",
         t=printer.t(change.time),
         previous=change.previous,
         current=change.current,
+        playlist=playlist,
         confidence=round(confidence, 3),
         reason=change.reason,
         evidence={k: round(v, 3) for k, v in change.evidence.items()},

@@ -75,6 +75,8 @@ def test_folder_ending_prints_mood_changes_and_the_summary_as_json(
     assert kinds[0] == "start" and kinds[-1] == "summary"
     moods = [(e["previous"], e["current"]) for e in events if e["event"] == "mood"]
     assert moods == [(None, "happy"), ("happy", "sad")]
+    # The default "lift" strategy: happy keeps upbeat, sad is lifted with upbeat songs too.
+    assert [e["playlist"] for e in events if e["event"] == "mood"] == ["upbeat", "upbeat"]
     happy = next(e for e in events if e["event"] == "mood")
     assert happy["t"] >= 1.0 and happy["evidence"]["happy"] > 0.5 and "happy led" in happy["reason"]
     states = [e["state"] for e in events if e["event"] == "state"]
@@ -96,7 +98,7 @@ def test_text_output_and_duration(
     assert code == 0
     out = capfd.readouterr().out
     assert "watching" in out and "for 2.5 s" in out
-    assert "mood: none → happy" in out
+    assert "mood: none → happy, plays upbeat" in out
     assert "analyses/s" in out
     assert "summary:" in out and "time per frame: read" in out
 
