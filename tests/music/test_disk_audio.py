@@ -50,10 +50,11 @@ def test_pause_gives_silence(player_run: Run) -> None:
 def test_a_fade_ramps_down_then_the_next_playlist_fades_in(player_run: Run) -> None:
     samples, rate, segments, _ = player_run
     start, end = segments["fade"]
-    fading = samples[start:end]
+    # The first 80 % of the 0.6 s fade (the rest may already hold the next fade-in).
+    fading = samples[start : start + int(0.8 * (end - start))]
     quarters = [rms(part) for part in np.array_split(fading, 4)]
     assert quarters[0] > quarters[1] > quarters[2] > quarters[3]
-    assert quarters[3] < 0.3 * quarters[0]
+    assert quarters[3] < 0.5 * quarters[0]
     start, end = segments["C"]
     rising = [rms(part) for part in np.array_split(samples[start : start + int(0.6 * rate)], 3)]
     assert rising[0] < rising[1] < rising[2]
