@@ -15,6 +15,8 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -154,7 +156,7 @@ def _kiosk_window(session: Session) -> QWidget | None:
     return window
 
 
-def _schedule_screenshot(window: QWidget, app: QApplication) -> None:
+def _schedule_screenshot(window: QWidget, done: Callable[[], object]) -> None:
     target = os.environ.get("MOODPLAYER_SCREENSHOT")
     if not target:
         return
@@ -163,13 +165,44 @@ def _schedule_screenshot(window: QWidget, app: QApplication) -> None:
     def grab() -> None:
         window.grab().save(target)
         log.info("screenshot written to %s", target)
-        app.quit()
+        done()
 
     QTimer.singleShot(int(delay * 1000), grab)
 
 
-def run(args: Any) -> int:
-    """Show the player until the listener quits; returns the exit status."""
+@dataclass
+class Running:
+    """What ``start`` built: shown, with the session starting on the next event-loop turn."""
+
+    app: QApplication
+    session: Session
+    window: QWidget
+    main: MainWindow | None
+    reporter: CrashReporter
+    problems: tuple[str, ...]
+    stopped: bool = False
+
+    def shut_down(self) -> None:
+        """Remember geometry and choices, stop camera and music, save settings (once)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.main is not None:
+            self.session.settings.window.geometry = self.main.encoded_geometry()
+        self.session.remember_state()
+        self.session.stop(timeout=1.0)
+        self.session.save_settings()
+        log.info("session ended")
+
+    def close(self) -> None:
+        self.shut_down()
+        self.reporter.uninstall()
+        self.window.close()
+        self.window.deleteLater()
+
+
+def start(args: Any) -> Running:
+    """Build the app, the session and the window, and show it (``run`` then enters the loop)."""
     app = make_qapplication()
     settings_path = Path(args.settings) if getattr(args, "settings", None) else None
     settings_path = settings_path or paths.settings_file()
@@ -180,10 +213,10 @@ def run(args: Any) -> int:
     if pin:
         try:
             from app.kiosk import apply_pin_argument
-
-            apply_pin_argument(settings, pin)
         except ImportError:
             log.warning("kiosk PIN support is not available in this build")
+        else:
+            apply_pin_argument(settings, pin)
 
     kiosk = bool(getattr(args, "kiosk", False) or settings.kiosk.enabled)
     reporter = CrashReporter(quiet=kiosk)
@@ -208,8 +241,7 @@ def run(args: Any) -> int:
         main.about_requested.connect(lambda: _open_about(main))
         main.quit_requested.connect(app.quit)
         reporter.reported.connect(main.show_notice)
-        restored = main.restore_geometry(settings.window.geometry)
-        if not restored:
+        if not main.restore_geometry(settings.window.geometry):
             main.resize(1180, 760)
         if kiosk:
             main.showFullScreen()
@@ -224,26 +256,26 @@ def run(args: Any) -> int:
                 20000,
             )
     else:
-        window.showFullScreen()
+        exit_requested = getattr(window, "exit_requested", None)
+        if exit_requested is not None:
+            exit_requested.connect(app.quit)
+        show = getattr(window, "show_kiosk", window.showFullScreen)
+        show()
 
     log.info("window shown %.0f ms after start", (time.monotonic() - STARTED_AT) * 1000)
     QTimer.singleShot(0, session.start)
-    _schedule_screenshot(window, app)
+    return Running(app, session, window, main, reporter, loaded.problems)
 
-    def shut_down() -> None:
-        if main is not None:
-            session.settings.window.geometry = main.encoded_geometry()
-        session.remember_state()
-        session.stop(timeout=1.0)
-        session.save_settings()
-        log.info("bye")
 
-    app.aboutToQuit.connect(shut_down)
+def run(args: Any) -> int:
+    """Show the player until the listener quits; returns the exit status."""
+    running = start(args)
+    app = running.app
+    _schedule_screenshot(running.window, app.quit)
+    app.aboutToQuit.connect(running.shut_down)
     try:
         code = app.exec()
     finally:
-        app.aboutToQuit.disconnect(shut_down)
-        reporter.uninstall()
-        window.close()
-        window.deleteLater()
+        app.aboutToQuit.disconnect(running.shut_down)
+        running.close()
     return int(code) if code else int(ExitStatus.OK)

@@ -165,7 +165,7 @@ class CameraPanel(QFrame):
         header.addWidget(title)
         header.addStretch(1)
         self.live_chip = QLabel()
-        header.addWidget(self.live_chip)
+        header.addWidget(self.live_chip, 0, Qt.AlignmentFlag.AlignVCenter)
         self.preview_button = QToolButton()
         self.preview_button.setCheckable(True)
         self.preview_button.setChecked(True)

@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         self._last_frame: Any = None
         self._last_reading: Reading | None = None
+        self._last_error: str | None = None
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(900, 600)
         self._setup_ui()
@@ -362,8 +363,12 @@ class MainWindow(QMainWindow):
         self.now_playing.set_track(
             getattr(track, "title", None), getattr(track, "artist", None), name
         )
-        mood = controller.mood if auto else None
-        self.now_playing.set_mode(auto, theme.MOOD_WORDS.get(mood or "", None) if mood else None)
+        camera_on = session.camera_state in CameraStatus.ACTIVE
+        mood = controller.mood if auto and camera_on else None
+        if auto and not camera_on:
+            self.now_playing.set_mode(auto, "camera off")
+        else:
+            self.now_playing.set_mode(auto, theme.MOOD_WORDS.get(mood or "") if mood else None)
         self.now_playing.set_position(player.position, player.duration)
         self.transport.set_playing(_name(player.state) == "playing")
         self.transport.set_repeat(_name(player.repeat))
@@ -375,7 +380,6 @@ class MainWindow(QMainWindow):
         self.track_list.set_current(player.index if track is not None else None)
         self.actions_by_name["preview"].setChecked(self.camera_panel.preview_visible)
 
-        camera_on = session.camera_state in CameraStatus.ACTIVE
         voter = session.voter
         self.mood_panel.set_mood(
             voter.mood if camera_on else None,
@@ -388,12 +392,14 @@ class MainWindow(QMainWindow):
             self.mood_panel.bars.set_probabilities({})
         self._refresh_status()
         error = getattr(player, "error", None)
-        if error:
-            self.show_notice(str(error))
+        if error and error != self._last_error:
+            self.show_notice(str(error), 15000)
+        self._last_error = error
 
     def _refresh_status(self) -> None:
         session = self.session
-        if session.camera_state == CameraStatus.RUNNING:
+        state = session.camera_state
+        if state == CameraStatus.RUNNING:
             self.rate_label.setText(f"{session.analyses_per_second:.1f} analyses/s")
             latency = session.latency_s
             self.latency_label.setText(
@@ -402,7 +408,16 @@ class MainWindow(QMainWindow):
         else:
             self.rate_label.setText("")
             self.latency_label.setText("")
-        self.camera_status_label.setText(f"Camera: {session.camera_state}")
+        color = {
+            CameraStatus.RUNNING: theme.OK,
+            CameraStatus.RECONNECTING: theme.WARN,
+            CameraStatus.STARTING: theme.WARN,
+            CameraStatus.LOADING: theme.WARN,
+            CameraStatus.FAILED: theme.LIVE,
+        }.get(state, theme.TEXT_DIM)
+        self.camera_status_label.setText(
+            f"<span style='color:{color}'>●</span>&nbsp; camera {state}"
+        )
 
     def _on_reading(self, reading: Reading) -> None:
         self._last_reading = reading

@@ -117,7 +117,7 @@ class MoodTimeline(QWidget):
         painter.drawText(
             QRectF(0, strip.bottom() + 1, self.width(), 13),
             Qt.AlignmentFlag.AlignLeft,
-            f"{minutes} min ago",
+            f"mood, last {minutes} min",
         )
         painter.drawText(
             QRectF(0, strip.bottom() + 1, self.width(), 13), Qt.AlignmentFlag.AlignRight, "now"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app import settings as settings_mod
 from app.errors import UserError
 from app.ui import application
+from app.ui.main_window import MainWindow
 
 
 def _args(settings: Path, **kw) -> argparse.Namespace:
@@ -21,27 +25,56 @@ def _args(settings: Path, **kw) -> argparse.Namespace:
     return argparse.Namespace(**values)
 
 
-def test_run_shows_the_window_and_saves_on_exit(qtbot, tmp_path, monkeypatch) -> None:
+@pytest.fixture
+def started(qtbot):
+    runs: list[application.Running] = []
+
+    def start(args: argparse.Namespace) -> application.Running:
+        running = application.start(args)
+        runs.append(running)
+        qtbot.waitExposed(running.window)
+        return running
+
+    yield start
+    for running in runs:
+        running.close()
+
+
+def test_start_shows_the_main_window_and_shut_down_saves(started, tmp_path) -> None:
     path = tmp_path / "settings.toml"
     path.write_text("[music]\nvolume = 0.5\nfade_s = 'slow'\n")
-    shot = tmp_path / "shot.png"
-    monkeypatch.setenv("MOODPLAYER_SCREENSHOT", str(shot))
-    monkeypatch.setenv("MOODPLAYER_SCREENSHOT_AFTER", "0.5")
-    assert application.run(_args(path)) == 0
-    assert shot.stat().st_size > 10_000
+    running = started(_args(path))
+    assert isinstance(running.window, MainWindow)
+    assert running.problems and "music.fade_s" in running.problems[0]
+    # the problem is told once, in the status bar, not in a dialog
+    assert "music.fade_s" in running.window.statusBar().currentMessage()
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)]
+    running.shut_down()
     saved = settings_mod.load(path)
     assert saved.problems == ()  # the bad value was replaced by its default and saved
     assert saved.settings.music.volume == 0.5
     assert saved.settings.window.geometry  # geometry remembered
+    assert running.session.camera_state == "off"  # --no-camera
 
 
-def test_pin_argument_is_stored_hashed(qtbot, tmp_path, monkeypatch) -> None:
+def test_geometry_is_restored(started, tmp_path) -> None:
+    path = tmp_path / "settings.toml"
+    first = started(_args(path))
+    first.window.setGeometry(31, 47, 910, 640)
+    saved = first.window.geometry()
+    first.close()
+    assert settings_mod.load(path).settings.window.geometry
+    second = started(_args(path))
+    # (the offscreen screen is 800 px wide, so x and width may be clamped; y and height are not)
+    restored = second.window.geometry()
+    assert (restored.y(), restored.height()) == (saved.y(), saved.height()) == (47, 640)
+
+
+def test_pin_argument_is_stored_hashed(started, tmp_path) -> None:
     from app.kiosk import verify_pin
 
     path = tmp_path / "settings.toml"
-    monkeypatch.setenv("MOODPLAYER_SCREENSHOT", str(tmp_path / "x.png"))
-    monkeypatch.setenv("MOODPLAYER_SCREENSHOT_AFTER", "0.2")
-    assert application.run(_args(path, pin="2468")) == 0
+    started(_args(path, pin="2468")).shut_down()
     stored = settings_mod.load(path).settings.kiosk.pin_hash
     assert "2468" not in stored
     assert verify_pin("2468", stored)
@@ -49,7 +82,45 @@ def test_pin_argument_is_stored_hashed(qtbot, tmp_path, monkeypatch) -> None:
 
 def test_bad_pin_is_a_user_error(qtbot, tmp_path) -> None:
     with pytest.raises(UserError):
-        application.run(_args(tmp_path / "settings.toml", pin="12"))
+        application.start(_args(tmp_path / "settings.toml", pin="12"))
+
+
+def test_kiosk_flag_opens_the_kiosk_window(started, tmp_path) -> None:
+    running = started(_args(tmp_path / "settings.toml", kiosk=True))
+    assert running.main is None
+    assert type(running.window).__name__ == "KioskWindow"
+    assert running.window.isFullScreen()
+
+
+def test_screenshot_hook_grabs_the_window(started, qtbot, tmp_path, monkeypatch) -> None:
+    shot = tmp_path / "shot.png"
+    monkeypatch.setenv("MOODPLAYER_SCREENSHOT", str(shot))
+    monkeypatch.setenv("MOODPLAYER_SCREENSHOT_AFTER", "0.1")
+    running = started(_args(tmp_path / "settings.toml"))
+    done: list[bool] = []
+    application._schedule_screenshot(running.window, lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_the_command_runs_and_quits_cleanly(tmp_path) -> None:
+    """The whole program in its own process: window, event loop, exit, settings written."""
+    env = dict(os.environ)
+    env["MOODPLAYER_SCREENSHOT"] = str(tmp_path / "shot.png")
+    env["MOODPLAYER_SCREENSHOT_AFTER"] = "1"
+    settings = tmp_path / "settings.toml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--no-camera", "--settings", str(settings)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (tmp_path / "shot.png").exists()
+    assert settings_mod.load(settings).settings.window.geometry
 
 
 def test_unhandled_errors_are_logged_and_shown_once(qtbot, caplog) -> None:
