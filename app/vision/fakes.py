@@ -1,0 +1,123 @@
+"""Stand-ins for the face detector and the expression model, for tests.
+
+They are real objects with simple, predictable behaviour — not mocks:
+
+- :class:`FakeDetector` returns the boxes it was given (the same every frame, or one list per
+  call from a sequence), so a test decides where "the face" is.
+- :class:`FakeModel` crops exactly as a real model card says (it *is* a
+  :class:`~app.vision.model.CardPreprocessing`), and predicts from the input's brightness: the
+  mean pixel (0..255, undoing the card's scaling) picks the expression
+  ``EXPRESSIONS[min(6, int(mean * 7 / 256))]`` with probability :data:`FakeModel.TOP`, the rest
+  share what is left. So a uniform grey image of level 0..36 reads "angry", 220..255 "neutral";
+  :func:`level_for` gives a grey level for any expression. ``fixed=`` makes it return the same
+  probabilities for every input instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from app.vision.model import CardPreprocessing, Float32Array, ModelCard
+from app.vision.reading import EXPRESSIONS, Box
+
+#: A card like the bundled model's (64x64 grey, fer's crop), for models that exist only in tests.
+FAKE_CARD = ModelCard(
+    name="fake-brightness",
+    labels=EXPRESSIONS,
+    input_height=64,
+    input_width=64,
+    channels=1,
+    layout="NHWC",
+    colour="gray",
+    scale=2.0 / 255.0,
+    offset=-1.0,
+    crop_margin=0.0,
+    square=True,
+    crop_offset_px=10,
+    pad_px=40,
+    pad_fill="bottom_mean",
+    source="tests",
+    licence="MIT",
+    description="Predicts an expression from the face's mean brightness (for tests only).",
+)
+
+
+def level_for(expression: str) -> int:
+    """A grey level (0..255) that :class:`FakeModel` reads as ``expression``."""
+    k = EXPRESSIONS.index(expression)
+    return int((k + 0.5) * 256 / 7)
+
+
+class FakeDetector:
+    """A face detector that finds what it is told to.
+
+    ``boxes``: the boxes returned for every frame, or (``per_call=True``) a sequence with one list
+    of boxes per call; after the last, the last list repeats. ``calls`` counts the frames seen.
+    """
+
+    def __init__(self, boxes: Iterable[Box] | Sequence[Sequence[Box]] = (), per_call: bool = False):
+        self._per_call = per_call
+        self._lists: list[list[Box]] = (
+            [list(b) for b in boxes]  # type: ignore[arg-type]
+            if per_call
+            else [list(boxes)]  # type: ignore[arg-type]
+        )
+        self.calls = 0
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
+        index = min(self.calls, len(self._lists) - 1) if self._lists else 0
+        self.calls += 1
+        return list(self._lists[index]) if self._lists else []
+
+
+class WholeFrameDetector:
+    """A detector that calls the whole frame a face (for images that are already face crops)."""
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
+        h, w = frame_bgr.shape[:2]
+        return [Box(0, 0, w, h)]
+
+
+class FakeModel(CardPreprocessing):
+    """An expression "model" that reads brightness (see the module doc); crops as its card says."""
+
+    TOP = 0.7
+
+    def __init__(
+        self,
+        card: ModelCard = FAKE_CARD,
+        fixed: Mapping[str, float] | Sequence[float] | None = None,
+    ) -> None:
+        super().__init__(card)
+        self._fixed: Float32Array | None = None
+        if fixed is not None:
+            values = (
+                [float(fixed.get(e, 0.0)) for e in EXPRESSIONS]
+                if isinstance(fixed, Mapping)
+                else [float(v) for v in fixed]
+            )
+            if len(values) != len(EXPRESSIONS) or sum(values) <= 0:
+                raise ValueError("fixed needs seven non-negative probabilities")
+            arr = np.asarray(values, np.float32)
+            self._fixed = arr / arr.sum()
+        self.batches: list[int] = []  # size of every batch predicted, for tests of batching
+
+    def predict(self, batch: np.ndarray) -> Float32Array:
+        x = np.asarray(batch, np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        if x.shape[1:] != self.card.input_shape:
+            raise ValueError(
+                f"input shape {x.shape[1:]} is not the model's {self.card.input_shape}"
+            )
+        self.batches.append(len(x))
+        if self._fixed is not None:
+            return np.tile(self._fixed, (len(x), 1))
+        pixels = (x.reshape(len(x), -1).mean(axis=1) - self.card.offset) / self.card.scale
+        classes = np.clip((pixels * 7 / 256).astype(np.int64), 0, len(EXPRESSIONS) - 1)
+        rest = (1.0 - self.TOP) / (len(EXPRESSIONS) - 1)
+        out = np.full((len(x), len(EXPRESSIONS)), rest, np.float32)
+        out[np.arange(len(x)), classes] = self.TOP
+        return out
