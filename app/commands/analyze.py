@@ -1,15 +1,175 @@
-"""`moodplayer analyze` (to be built)."""
+"""`moodplayer analyze PATH`: the expressions in an image, a folder of images or a video.
+
+One line per image or frame::
+
+    frame 12  face 210,88 140x140  happy 0.91 neutral 0.05 sad 0.02 ...
+    frame 13  no face
+
+``--json`` prints one JSON object per line instead:
+``{"source", "frame", "time", "box": [x, y, w, h] | null, "probabilities": {...}, "top"}``
+(``time`` is the frame's time in the video in seconds, null for images).
+
+Nothing is written anywhere: frames and readings go to the terminal only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
 
-from app.errors import UserError
+import cv2
+import numpy as np
+
+from app.errors import ExitStatus, UserError
+from app.vision.analyzer import Analyzer, build_detector
+from app.vision.capture import IMAGE_SUFFIXES
+from app.vision.reading import Reading
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("path", metavar="PATH", help="an image, a folder of images or a video")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--model",
+        metavar="ONNX",
+        help="an ONNX expression model with its JSON card beside it (default: the bundled one)",
+    )
+    parser.add_argument(
+        "--tta", action="store_true", help="average each face with its mirror image"
+    )
+    parser.add_argument(
+        "--every", type=int, default=1, metavar="N", help="analyse every N-th video frame"
+    )
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """The image at ``path`` as BGR uint8 (as ``cv2.imread`` gives it), or None if unreadable."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)  # also works for non-ASCII paths
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return image if image is not None and image.size else None
+
+
+def make_analyzer(model_path: str | None, tta: bool, threads: int = 1) -> Analyzer:
+    """The analyzer the command-line options ask for (``UserError`` if the model is unusable)."""
+    from app.vision.model import ExpressionModel, bundled_model
+
+    if model_path:
+        model = ExpressionModel.load(Path(model_path).expanduser(), threads=threads)
+    else:
+        model = bundled_model(threads=threads)
+    return Analyzer(build_detector("haar"), model, tta=tta)
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not files:
+        raise UserError(
+            f"The folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})."
+        )
+    return files
+
+
+def _video_frames(path: Path, every: int) -> Iterator[tuple[int, float, np.ndarray]]:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise UserError(f"The video {path} cannot be opened (damaged, or not a video).")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        fps = fps if fps and np.isfinite(fps) and fps > 0 else 0.0
+        index = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+            if index % every == 0:
+                time = index / fps if fps else capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                yield index, float(time), frame
+            index += 1
+        if index == 0:
+            raise UserError(f"No frame could be read from the video {path} (damaged?).")
+    finally:
+        capture.release()
+
+
+def _emit(
+    out: TextIO, as_json: bool, source: str, label: str, frame: int, time: float | None, r: Reading
+) -> None:
+    if as_json:
+        record = {
+            "source": source,
+            "frame": frame,
+            "time": None if time is None else round(time, 4),
+            "box": [r.box.x, r.box.y, r.box.w, r.box.h] if r.box is not None else None,
+            "probabilities": {k: round(v, 6) for k, v in r.probabilities.items()},
+            "top": r.top(1)[0][0] if r.box is not None else None,
+        }
+        out.write(json.dumps(record) + "\n")
+        return
+    if r.box is None:
+        out.write(f"{label}  no face\n")
+        return
+    b = r.box
+    scores = " ".join(f"{name} {p:.2f}" for name, p in r.top(len(r.probabilities)))
+    out.write(f"{label}  face {b.x},{b.y} {b.w}x{b.h}  {scores}\n")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("'analyze' is not built yet")
+    path = Path(args.path).expanduser()
+    if args.every < 1:
+        raise UserError("--every must be 1 or more.")
+    if not path.exists():
+        raise UserError(f"{path} does not exist.")
+    out = sys.stdout
+    kind = "folder" if path.is_dir() else ("image" if path.suffix.lower() in IMAGE_SUFFIXES else "")
+    first_image: np.ndarray | None = None
+    if not kind:
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            kind = "video"
+        else:  # no telling suffix: an image if OpenCV can decode it, else try it as a video
+            first_image = read_image(path)
+            kind = "image" if first_image is not None else "video"
+    if kind == "image":
+        first_image = first_image if first_image is not None else read_image(path)
+        if first_image is None:
+            raise UserError(f"{path} is not an image that can be read (damaged or unknown format).")
+
+    analyzer = make_analyzer(args.model, args.tta)
+    if kind == "image":
+        assert first_image is not None
+        reading = analyzer.analyze(first_image, 0.0, 0)
+        _emit(out, args.json, str(path), path.name, 0, None, reading)
+        return ExitStatus.OK
+    if kind == "folder":
+        unreadable = 0
+        files = _folder_images(path)
+        for index, file in enumerate(files):
+            image = read_image(file)
+            if image is None:
+                unreadable += 1
+                print(f"moodplayer: skipped {file}: not a readable image", file=sys.stderr)
+                continue
+            reading = analyzer.analyze(image, 0.0, index)
+            _emit(out, args.json, str(file), file.name, index, None, reading)
+        if unreadable == len(files):
+            raise UserError(f"None of the {len(files)} images in {path} could be read.")
+        return ExitStatus.OK
+    for index, time, frame in _video_frames(path, args.every):
+        reading = analyzer.analyze(frame, time, index)
+        _emit(out, args.json, str(path), f"frame {index}", index, time, reading)
+    return ExitStatus.OK
