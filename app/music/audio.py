@@ -107,6 +107,9 @@ class PygameOutput:
 
     def load(self, path: Path) -> None:
         mixer = self._mixer()
+        # Halt first: SDL_mixer's load (Mix_FreeMusic of the old music) blocks until a running
+        # fade-out ends, which froze the window for the rest of a fade; halting is immediate.
+        mixer.music.stop()
         try:
             mixer.music.load(str(path))
         except (self._pygame.error, OSError, ValueError) as exc:
