@@ -307,12 +307,12 @@ def flute(midi: int, gate: float, vel: float) -> np.ndarray:
 
 
 @cache
-def bell(midi: int, vel: float) -> np.ndarray:
+def bell(midi: int, vel: float, brightness: float = 2.0) -> np.ndarray:
     """FM bell with an inharmonic 3.5 ratio and a long ring."""
     f = hz(midi)
     n = int(3.0 * SR)
     t = _t(n)
-    index = 2.0 * np.exp(-t * 2.0)
+    index = brightness * np.exp(-t * 2.0)
     sig = np.sin(TWO_PI * f * t + index * np.sin(TWO_PI * 3.5 * f * t))
     fade = np.clip((3.0 - t) / 0.3, 0.0, 1.0)
     return sig * np.exp(-t * 1.6) * np.minimum(t / 0.002, 1.0) * fade * vel
@@ -785,9 +785,9 @@ def add_notes(
 def arrange_calm(spec: TrackSpec) -> Mix:
     song = Song(spec, sevenths=True)
     mix = Mix(spec.seconds, spec.seed, reverb_seconds=3.2, delay_s=song.step_s * 6)
-    mix.bus("pad", 0.75, reverb=0.55)
+    mix.bus("pad", 0.62, reverb=0.55)
     mix.bus("bass", 0.28, reverb=0.12)
-    mix.bus("lead", 0.47, pan=-0.15, reverb=0.45, delay=0.3)
+    mix.bus("lead", 0.6, pan=-0.15, reverb=0.45, delay=0.3)
     mix.bus("bells", 0.4, reverb=0.6, delay=0.4)
     mix.bus("perc", 0.5, reverb=0.3)
     center = spec.root - 2
@@ -814,11 +814,11 @@ def arrange_calm(spec: TrackSpec) -> Mix:
     add_notes(mix, "lead", notes, flute)
     for bar in song.bars_of("intro", "b", "outro"):
         for step in sorted(song.rng.choice(np.arange(0, 16, 2), 3, replace=False)):
-            d = int(song.rng.choice(song.chord(bar))) + 14
+            d = int(song.rng.choice(song.chord(bar))) + 7
             mix.add(
                 "bells",
                 song.t(bar, int(step)),
-                bell(song.key.pitch(d), 0.6),
+                bell(song.key.pitch(d), 0.6, 0.8),
                 pan=float(song.rng.uniform(-0.7, 0.7)),
             )
     play_drums(mix, song, "perc", list(song.bars_of("a", "b", "a2")), "x.o.-.o.x.o.-.o.", shaker())
@@ -1253,6 +1253,8 @@ def analyse(audio: np.ndarray, sr: int) -> dict[str, float]:
     centroid = float(np.sum(power @ freqs) / np.sum(power))
     treble = float(10 * np.log10(np.sum(power[:, freqs > 2000]) / np.sum(power)))
     frame_rms = np.sqrt(np.mean(frames**2, axis=1) * (8 / 3))  # Hann power correction
+    blocks = np.sqrt(np.convolve(frame_rms**2, np.ones(258) / 258, "valid"))  # 3 s windows
+    spread = np.percentile(20 * np.log10(blocks + 1e-9), [10, 95])
     quiet = frame_rms < 10 ** (-50 / 20)
     longest, run = 0, 0
     for q in quiet[: -int(FADE_SECONDS * sr / hop)]:  # the fade-out at the end is meant
@@ -1272,6 +1274,7 @@ def analyse(audio: np.ndarray, sr: int) -> dict[str, float]:
         "silence_s": longest * hop / sr,
         "centroid_hz": centroid,
         "treble_db": treble,
+        "range_db": float(spread[1] - spread[0]),
         "tempo_bpm": float(tempo),
     }
 
@@ -1299,8 +1302,8 @@ def report(root: Path, spectrograms: Path | None) -> int:
     total_bytes = 0
     bpm = {s.title: s.bpm for s in TRACKS}
     print(
-        f"{'file':44} {'s':>5} {'kB':>5} {'RMS':>6} {'peak':>6} {'DC':>7} {'quiet':>5} "
-        f"{'centroid':>8} {'>2kHz':>6} {'tempo':>5} {'bpm':>4}  title / genre"
+        f"{'file':42} {'s':>5} {'kB':>4} {'RMS':>6} {'peak':>5} {'DC':>6} {'quiet':>5} "
+        f"{'range':>5} {'>2kHz':>6} {'tempo':>5} {'bpm':>4}  title / genre"
     )
     for playlist in ARRANGERS:
         for path in sorted((root / playlist).glob("*.ogg")):
@@ -1310,9 +1313,9 @@ def report(root: Path, spectrograms: Path | None) -> int:
             total_bytes += size
             tags = OggVorbis(path)
             print(
-                f"{playlist + '/' + path.name:44} {tags.info.length:5.1f} {size / 1000:5.0f} "
-                f"{m['rms_db']:6.1f} {m['peak_db']:6.1f} {m['dc']:7.4f} {m['silence_s']:5.1f} "
-                f"{m['centroid_hz']:8.0f} {m['treble_db']:6.1f} {m['tempo_bpm']:5.0f} "
+                f"{playlist + '/' + path.name:42} {tags.info.length:5.1f} {size / 1000:4.0f} "
+                f"{m['rms_db']:6.1f} {m['peak_db']:5.1f} {m['dc']:6.4f} {m['silence_s']:5.1f} "
+                f"{m['range_db']:5.1f} {m['treble_db']:6.1f} {m['tempo_bpm']:5.0f} "
                 f"{bpm.get(tags['title'][0], 0):4.0f}  "
                 f"{tags['title'][0]} / {tags['genre'][0]}"
             )
@@ -1320,9 +1323,10 @@ def report(root: Path, spectrograms: Path | None) -> int:
                 spectrograms.mkdir(parents=True, exist_ok=True)
                 spectrogram_png(audio, sr, spectrograms / f"{playlist}-{path.stem}.png")
     print(
-        f"total {total_bytes / 1e6:.2f} MB  (RMS/peak in dBFS; quiet = longest stretch under "
-        "-50 dBFS before the fade; >2kHz = share of energy in dB; tempo = autocorrelation "
-        "estimate, may be half or double the nominal bpm)"
+        f"total {total_bytes / 1e6:.2f} MB\n(RMS, peak: dBFS; quiet: longest stretch under "
+        "-50 dBFS before the fade, s; range: 95th - 10th percentile of 3 s loudness, dB; "
+        ">2kHz: share of energy above 2 kHz, dB; tempo: autocorrelation estimate, "
+        "may be half or double the bpm)"
     )
     return 0
 
