@@ -1,0 +1,212 @@
+"""Runs the real MoodPlayer (``app.cli.main``) in a child process and acts like a listener.
+
+    python tests/reliability/app_child.py SCENARIO REPORT.json [moodplayer arguments...]
+
+The Qt application is created first, so the scenario can put timers on it; then the ordinary
+``moodplayer`` entry point runs (settings, logs, session, main window, event loop, shut-down).
+Timers look at the window and the session, do what a person would do (pick a playlist, close
+the window), and the facts are written to REPORT.json after the app returned.
+
+With ``MOODPLAYER_AUDIT=1`` a Python audit hook records every socket call and every file opened
+for writing (``socket.*``, ``open``, ``os.rename``/``os.replace``, ``os.mkdir``...).
+
+Scenarios:
+
+- ``no-device``: started with an audio driver that fails; after 2.5 s records what the window
+  says, then "plugs in a device" (``SDL_AUDIODRIVER=dummy``) and records again after the retry.
+- ``privacy``: watches the ``--source`` video for ``MOODPLAYER_CHILD_SECONDS`` (default 6 s).
+- ``shutdown-playback`` / ``shutdown-fade`` / ``shutdown-reconnect``: plays, then closes the
+  window during playback, right after starting a long fade, or while the camera reconnects.
+- ``model``: records what the window says about the model, plays a playlist by hand, quits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPORT: dict[str, Any] = {"events": [], "sockets": [], "writes": [], "notes": {}}
+_auditing = False
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if not _auditing:
+        return
+    try:
+        if event.startswith("socket."):
+            REPORT["sockets"].append([event, [repr(a)[:200] for a in args]])
+        elif event == "open":
+            path, mode, flags = ([*list(args), None, None, None])[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            if writing and path is not None:
+                REPORT["writes"].append(["open", str(path)])
+        elif event in ("os.rename", "os.replace", "os.link", "os.symlink", "shutil.copyfile"):
+            REPORT["writes"].append([event, str(args[1])])
+        elif event in ("os.mkdir", "os.truncate", "os.remove", "os.rmdir"):
+            REPORT["writes"].append([event, str(args[0])])
+    except Exception:  # an audit hook must never raise
+        pass
+
+
+def _main_window() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.main_window import MainWindow
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            return widget
+    return None
+
+
+def _snapshot(label: str) -> dict[str, Any]:
+    window = _main_window()
+    state: dict[str, Any] = {"label": label, "at": time.monotonic()}
+    if window is None:
+        state["window"] = None
+        return state
+    session = window.session
+    player = session.player
+    state.update(
+        window=window.isVisible(),
+        title=window.windowTitle(),
+        status_message=window.statusBar().currentMessage(),
+        camera_state=session.camera_state,
+        camera_text=session.camera_text,
+        player_state=player.state.value,
+        player_error=player.error,
+        playlist=session.controller.playlist_name,
+        track=getattr(player.current, "title", None),
+        position=player.position,
+        busy=bool(getattr(session.output, "busy", lambda: False)()),
+        mode=session.controller.mode.value,
+        mood=session.voter.mood,
+        readings=session.last_reading is not None,
+        threads=sorted(t.name for t in threading.enumerate()),
+    )
+    worker = session.worker
+    if worker is not None and hasattr(worker, "stats"):
+        stats = worker.stats
+        state.update(analyses=stats.analyses, frames=stats.frames, reconnects=stats.reconnects)
+    return state
+
+
+def _record(label: str) -> None:
+    REPORT["events"].append(_snapshot(label))
+
+
+def _close_window() -> None:
+    window = _main_window()
+    # a last change by the listener, which the saved settings must hold
+    window.session.player.set_volume(0.37)
+    _record("before close")
+    REPORT["notes"]["close_requested_at"] = time.monotonic()
+    window.close()  # as the listener clicking the window's close button
+
+
+def _after(seconds: float, action: Any) -> None:
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(int(seconds * 1000), action)
+
+
+def _set_up(scenario: str) -> None:
+    seconds = float(os.environ.get("MOODPLAYER_CHILD_SECONDS", "6"))
+    if scenario == "no-device":
+        from app.music import player as player_mod
+
+        # the device is re-tried every DEVICE_RETRY_S (5 s); 1 s keeps the test short
+        player_mod.DEVICE_RETRY_S = 1.0
+
+        def plug_in() -> None:
+            _record("no device")
+            os.environ["SDL_AUDIODRIVER"] = "dummy"
+            REPORT["notes"]["plugged_in_at"] = time.monotonic()
+
+        _after(2.5, plug_in)
+        _after(5.0, lambda: _record("device back"))
+        _after(5.2, _close_window)
+    elif scenario == "privacy":
+        _after(seconds / 2, lambda: _record("watching"))
+        _after(seconds, _close_window)
+    elif scenario == "model":
+
+        def play_by_hand() -> None:
+            _record("model refused")
+            window = _main_window()
+            controller = window.session.controller
+            controller.select(controller.playlist_names()[-1])
+
+        _after(2.0, play_by_hand)
+        _after(3.0, lambda: _record("manual"))
+        _after(3.1, _close_window)
+    elif scenario == "shutdown-playback":
+        _after(2.0, _close_window)
+    elif scenario == "shutdown-fade":
+
+        def fade() -> None:
+            session = _main_window().session
+            session.settings.music.fade_s = 30.0  # the longest fade, still running at the close
+            names = session.controller.playlist_names()
+            target = next(n for n in names if n != session.controller.playlist_name)
+            session.controller.select(target)
+            REPORT["notes"]["fading_to"] = target
+            _record("fading")
+
+        _after(1.5, fade)
+        _after(1.8, _close_window)
+    elif scenario == "shutdown-reconnect":
+
+        def vanish() -> None:
+            # the video file disappears (a camera unplugged): the worker starts reconnecting
+            Path(os.environ["MOODPLAYER_CHILD_VANISH"]).unlink()
+
+        def close_when_reconnecting() -> None:
+            session = _main_window().session
+            if session.camera_state == "reconnecting" or time.monotonic() > deadline:
+                _close_window()
+            else:
+                _after(0.05, close_when_reconnecting)
+
+        deadline = time.monotonic() + 20.0
+        _after(1.0, vanish)
+        _after(1.1, close_when_reconnecting)
+    else:
+        raise SystemExit(f"unknown scenario {scenario}")
+
+
+def main() -> int:
+    global _auditing
+    scenario, report_path, *app_args = sys.argv[1:]
+    if os.environ.get("MOODPLAYER_AUDIT") == "1":
+        sys.addaudithook(_audit)
+        _auditing = True
+    REPORT["notes"]["started_at"] = time.monotonic()
+
+    from app.ui.application import make_qapplication
+
+    make_qapplication()
+    _set_up(scenario)
+    from app import cli
+
+    code = cli.main(app_args)
+    REPORT["notes"]["main_returned_at"] = time.monotonic()
+    REPORT["notes"]["exit_code"] = int(code)
+    REPORT["notes"]["threads_left"] = sorted(
+        t.name for t in threading.enumerate() if t is not threading.main_thread()
+    )
+    _auditing = False
+    Path(report_path).write_text(json.dumps(REPORT, indent=1, default=str))
+    return int(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
