@@ -8,7 +8,7 @@
   passed through to the supervisor's own stderr, e.g. into the systemd journal);
 - stops when the child exits 0 (a deliberate quit, e.g. the kiosk admin PIN), with a usage error
   (2: restarting cannot fix the command line) or after Ctrl+C (130);
-- forwards SIGTERM and SIGINT to the child, waits for it, and stops.
+- forwards SIGTERM and SIGINT to the child, waits for it (killing it after 10 s), and stops.
 
 Under systemd use the unit in ``assets/moodplayer.service`` (``Restart=on-failure``) instead: one
 supervisor is enough.
@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -119,8 +119,10 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         echo: IO[str] | None = None,
         env: dict[str, str] | None = None,
+        stop_timeout: float = 10.0,
     ) -> None:
         self.command = list(command)
+        self.stop_timeout = stop_timeout
         self.backoff = backoff or Backoff()
         self.clock = clock
         self.echo = echo
@@ -139,7 +141,8 @@ class Supervisor:
         return self._stop.is_set()
 
     def request_stop(self, signum: int = signal.SIGTERM) -> None:
-        """Stop supervising and pass ``signum`` on to the running child, if any."""
+        """Stop supervising and pass ``signum`` on to the running child, if any; a child still
+        running ``stop_timeout`` seconds later is killed."""
         self._stop.set()
         with self._lock:
             child = self._child
@@ -147,6 +150,17 @@ class Supervisor:
             log.info("supervisor: passing %s to the app", signal.Signals(signum).name)
             with contextlib.suppress(OSError):  # it exited meanwhile
                 child.send_signal(signum)
+            timer = threading.Timer(self.stop_timeout, self._kill, args=(child,))
+            timer.daemon = True
+            timer.start()
+
+    def _kill(self, child: subprocess.Popen[bytes]) -> None:
+        if child.poll() is None:
+            log.warning(
+                "supervisor: the app did not stop within %.0f s; killing it", self.stop_timeout
+            )
+            with contextlib.suppress(OSError):
+                child.kill()
 
     def _run_once(self) -> tuple[int, list[str]]:
         child = subprocess.Popen(self.command, stderr=subprocess.PIPE, env=self.env)
@@ -197,6 +211,14 @@ class Supervisor:
             log.info("supervisor: restart %d", self.restarts)
 
 
+def child_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The app's environment: ours, plus ``SDL_NO_SIGNAL_HANDLERS=1`` so that SDL (pygame's audio)
+    does not swallow the SIGTERM we forward (it turns it into an SDL quit event nobody reads)."""
+    env = dict(base)
+    env.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
+    return env
+
+
 def _exit_status(code: int) -> int:
     """A shell-style status for a child's return code (128 + signal for a signal)."""
     return 128 - code if code < 0 else code
@@ -244,7 +266,7 @@ def run_supervised(
         sleep=sleep,
         clock=clock,
         echo=None if quiet else sys.stderr,
-        env=dict(os.environ),
+        env=child_environment(os.environ),
     )
     installed: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():

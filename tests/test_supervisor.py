@@ -191,3 +191,30 @@ def test_stop_during_the_backoff_wait_ends_without_restarting() -> None:
     assert not thread.is_alive()
     assert result == [5]
     assert sup.restarts == 0
+
+
+def test_a_child_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    script = (
+        "import pathlib, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"pathlib.Path({str(started)!r}).touch(); "
+        "[time.sleep(0.05) for _ in range(2000)]"
+    )
+    sup = Supervisor([sys.executable, "-c", script], sleep=lambda s: None, stop_timeout=0.2)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(sup.run()))
+    thread.start()
+    while not started.exists() and thread.is_alive():
+        threading.Event().wait(0.01)
+    sup.request_stop(signal.SIGTERM)
+    thread.join(60)
+    assert result == [128 + signal.SIGKILL]
+    assert sup.restarts == 0
+
+
+def test_child_environment_keeps_sdl_from_swallowing_sigterm() -> None:
+    env = supervisor.child_environment({"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "SDL_NO_SIGNAL_HANDLERS": "1"}
+    assert supervisor.child_environment({"SDL_NO_SIGNAL_HANDLERS": "0"}) == {
+        "SDL_NO_SIGNAL_HANDLERS": "0"
+    }

@@ -7,6 +7,7 @@ import configparser
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,61 @@ def test_installed_copy_installs_its_desktop_entry(installed: tuple[Path, Path])
     entry = (share / "applications" / "moodplayer.desktop").read_text()
     assert "Icon=moodplayer" in entry
     assert (share / "icons/hicolor/256x256/apps/moodplayer.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def clean_venv(
+    built: tuple[Path, set[str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """A fresh venv with the wheel installed. Its dependencies (PySide6, onnxruntime, ...) come
+    from this venv's site-packages through a plain path line, which does not run the editable
+    install's .pth, so the checkout is not importable there."""
+    wheel, _ = built
+    root = tmp_path_factory.mktemp("clean")
+    venv = root / "venv"
+    done = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    assert done.returncode == 0, done.stderr
+    python = venv / "bin" / "python"
+    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+    deps = sysconfig.get_path("purelib")
+    (Path(site.stdout.strip()) / "moodplayer_test_deps.pth").write_text(deps + "\n")
+    done = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-compile",
+            "--quiet",
+            str(wheel),
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    return venv, elsewhere
+
+
+def test_moodplayer_command_in_a_clean_venv(clean_venv: tuple[Path, Path]) -> None:
+    venv, elsewhere = clean_venv
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = _run([str(venv / "bin" / "moodplayer"), "--help"], cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "usage: moodplayer" in done.stdout
+    where = _run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import app, app.paths as p; print(app.__file__); print(p.models_dir())",
+        ],
+        cwd=elsewhere,
+        env=env,
+    )
+    assert where.returncode == 0, where.stderr
+    module, models = where.stdout.split()
+    assert Path(module).resolve().is_relative_to(venv.resolve())
+    assert Path(models).resolve().is_relative_to(venv.resolve())
+    assert any(Path(models).glob("*.onnx"))

@@ -10,7 +10,8 @@ and big controls — only those in ``settings.kiosk.allowed_controls`` (``play_p
   playlist back to the mood ("Auto"), so the next visitor gets music that follows them.
 - The pointer hides after ``kiosk.cursor_hide_s`` without mouse or touch activity.
 - While music plays the screen is kept awake (``kiosk_awake``).
-- Closing (the window manager's close, Alt+F4), Escape and un-full-screening do nothing.
+- Closing (the window manager's close, Alt+F4), Escape and un-full-screening do nothing; the app
+  quitting on its own (``QApplication.quit()``) still closes the window.
   Ctrl+Shift+K opens the admin PIN dialog; the right PIN *exits kiosk mode, which quits the app*:
   ``exit_requested`` is emitted and the window closes (with ``--supervised`` or the systemd unit a
   PIN exit is a clean exit, so it is not restarted). Three wrong PINs lock the dialog for 30 s,
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -139,6 +140,7 @@ class KioskWindow(QWidget):
             find=lambda: find_backend(lambda: int(self.winId()))
         )
         self._exit_allowed = False
+        self._app_quitting = False
         self._mood_color = QColor(theme.ACCENT)
         self.pin_dialog: PinDialog | None = None
         self._setup_ui()
@@ -529,7 +531,12 @@ class KioskWindow(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind in _ACTIVITY_EVENTS:
+        if kind == QEvent.Type.Quit and watched is QApplication.instance():
+            # The app itself is quitting (a program decision, e.g. SIGTERM handling), not a
+            # person closing the window: let the close through. Reset if the quit is cancelled.
+            self._app_quitting = True
+            QTimer.singleShot(0, self._quit_cancelled)
+        elif kind in _ACTIVITY_EVENTS:
             self.note_activity()
         elif kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             mods = event.modifiers()
@@ -574,8 +581,11 @@ class KioskWindow(QWidget):
             return
         super().keyPressEvent(event)
 
+    def _quit_cancelled(self) -> None:
+        self._app_quitting = False
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._exit_allowed:
+        if not (self._exit_allowed or self._app_quitting):
             log.info("kiosk: close refused; the admin PIN is needed (Ctrl+Shift+K)")
             event.ignore()
             return

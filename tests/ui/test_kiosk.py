@@ -380,3 +380,12 @@ def test_demo_writes_a_screenshot(qapp, tmp_path: Path) -> None:  # type: ignore
     assert not image.isNull()
     assert image.width() >= 640
     assert image.height() >= 480
+
+
+def test_the_app_quitting_may_close_the_window(qtbot, room: Room) -> None:
+    window = room.window(qtbot)
+    assert window.close() is False
+    # what QApplication.quit() sends before it closes the windows
+    window.eventFilter(QApplication.instance(), QEvent(QEvent.Type.Quit))
+    assert window.close() is True
+    assert window.exited == []  # type: ignore[attr-defined]
