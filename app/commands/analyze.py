@@ -15,8 +15,10 @@ Nothing is written anywhere: frames and readings go to the terminal only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,8 +87,28 @@ def _folder_images(folder: Path) -> list[Path]:
     return files
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what FFmpeg prints straight to file descriptor 2 (e.g. "moov atom not found") while
+    a video is opened, so a bad file gives our one-line message and nothing else."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr: nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _video_frames(path: Path, every: int) -> Iterator[tuple[int, float, np.ndarray]]:
-    capture = cv2.VideoCapture(str(path))
+    with _native_stderr_silenced():
+        capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
             raise UserError(f"The video {path} cannot be opened (damaged, or not a video).")
