@@ -275,7 +275,7 @@ def _print_change(printer: _Printer, change: MoodChange, confidence: float) -> N
 def _print_presence(printer: _Printer, voter: MoodVoter, now: float) -> None:
     since = voter.no_face_since
     if voter.face_present:
-        text = f"{printer.t(now):7.1f} s  face back"
+        text = f"{printer.t(now):7.1f} s  face seen"
     else:
         text = f"{printer.t(now):7.1f} s  no face since {printer.t(since or now):.1f} s"
     printer.emit(
