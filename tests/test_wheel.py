@@ -21,8 +21,12 @@ pytestmark = pytest.mark.slow
 SHIPPED = ("models", "playlists", "assets")
 
 
-def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=300, **kwargs)  # type: ignore[call-overload,no-any-return]
+def _run(
+    args: list[str], timeout: float = 300, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+        args, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
 
 
 def _tracked_resources() -> set[str]:
@@ -232,3 +236,37 @@ def test_moodplayer_command_in_a_clean_venv(clean_venv: tuple[Path, Path]) -> No
     assert Path(module).resolve().is_relative_to(venv.resolve())
     assert Path(models).resolve().is_relative_to(venv.resolve())
     assert any(Path(models).glob("*.onnx"))
+
+
+def test_installed_app_launches_from_its_desktop_entry(
+    clean_venv: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """What a double-click does: the installed entry's Exec line, no arguments, no settings yet,
+    no camera here. The window must come up (its screenshot is taken) and quit cleanly."""
+    from tests.test_desktop import parse_desktop_file, split_exec
+
+    venv, elsewhere = clean_venv
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
+    done = _run([str(venv / "bin" / "moodplayer"), "--install-desktop"], cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr
+    entry = parse_desktop_file(
+        (tmp_path / "data" / "applications" / "moodplayer.desktop").read_text()
+    )["Desktop Entry"]
+    command = split_exec(entry["Exec"])
+    assert command == [str(venv / "bin" / "moodplayer")]
+    shot = tmp_path / "first-launch.png"
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        SDL_AUDIODRIVER="dummy",
+        MOODPLAYER_SCREENSHOT=str(shot),
+        MOODPLAYER_SCREENSHOT_AFTER="2",
+    )
+    done = _run(command, timeout=90, cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert shot.stat().st_size > 1000
