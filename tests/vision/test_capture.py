@@ -470,7 +470,6 @@ def test_real_video_through_the_real_analyzer_votes_happy_while_the_face_is_ther
     tmp_path: Path,
 ) -> None:
     from app.vision.analyzer import build_analyzer
-
     from tests.media import make_video
 
     fps = 10.0
@@ -498,3 +497,7 @@ def test_real_video_through_the_real_analyzer_votes_happy_while_the_face_is_ther
     steady = [mood for index, _, mood in seen if face_at + 2 * fps <= index < pattern.rindex("F")]
     assert steady and all(mood == "happy" for mood in steady)
     assert not any(face for index, face, _ in seen if pattern[index] == "N")
+    # Privacy: nothing was written beside the clip, nor in the user's folders.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["astronaut.mp4"]
+    for folder in (paths.data_dir(), paths.config_dir(), paths.log_dir()):
+        assert not folder.exists() or not any(folder.rglob("*"))
