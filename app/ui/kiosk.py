@@ -58,6 +58,14 @@ log = logging.getLogger(__name__)
 
 # Camera states in which looking at the camera can change the music.
 WATCHING = frozenset({"loading", "starting", "running", "reconnecting"})
+# The camera chip in the corner: (dot colour, words) per camera state.
+CAMERA_CHIP = {
+    "running": (theme.OK, "Camera on"),
+    "loading": (theme.TEXT_DIM, "Camera starting…"),
+    "starting": (theme.TEXT_DIM, "Camera starting…"),
+    "reconnecting": (theme.WARN, "Camera lost, retrying…"),
+    "failed": (theme.LIVE, "Camera unavailable"),
+}
 VOLUME_STEP = 0.1
 IDLE_MESSAGE = "Look at the camera to choose the music"
 PRIVACY_NOTE = "Your expression is read on this device only. Nothing is recorded or sent."
@@ -408,11 +416,13 @@ class KioskWindow(QWidget):
         player = session.player
         controller = session.controller
         face = bool(getattr(voter, "face_present", False))
-        if self.watching:
+        camera = _name(getattr(session, "camera_state", "off"))
+        if camera == "running":
             if self._idle.update(face, now) and self._idle.idle:
                 self._on_idle(controller)
-        elif self._idle.update(True, now):
-            pass  # the camera went off: no idle screen without a camera
+        else:
+            # no idle screen while the camera is off, starting or lost: looking cannot help
+            self._idle.update(True, now)
         self.pages.setCurrentWidget(self.idle_page if self._idle.idle else self.live_page)
 
         mood = getattr(voter, "mood", None) or getattr(controller, "mood", None)
@@ -460,8 +470,7 @@ class KioskWindow(QWidget):
         else:
             self.idle_now.setText("")
         camera_text = getattr(session, "camera_text", "")
-        dot = theme.OK if self.watching else theme.TEXT_DIM
-        state = "Camera on" if self.watching else "Camera off"
+        dot, state = CAMERA_CHIP.get(camera, (theme.TEXT_DIM, "Camera off"))
         self.camera_chip.setText(f'<span style="color:{dot}">●</span>&nbsp;{state}')
         self.camera_chip.setToolTip(camera_text)
 

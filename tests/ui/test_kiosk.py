@@ -389,3 +389,17 @@ def test_the_app_quitting_may_close_the_window(qtbot, room: Room) -> None:
     window.eventFilter(QApplication.instance(), QEvent(QEvent.Type.Quit))
     assert window.close() is True
     assert window.exited == []  # type: ignore[attr-defined]
+
+
+def test_no_idle_screen_while_the_camera_is_lost(qtbot, room: Room) -> None:
+    window = room.window(qtbot)
+    room.session.camera_state = "reconnecting"
+    room.tick(120.0)
+    assert not window.idle
+    assert "retrying" in window.camera_chip.text()
+    room.session.camera_state = "running"
+    room.tick(0.25)
+    assert not window.idle  # the countdown starts again with a working camera
+    room.tick(30.0)
+    assert window.idle
+    assert "Camera on" in window.camera_chip.text()
