@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -27,6 +28,12 @@ import numpy.typing as npt
 from app import paths
 from app.errors import UserError
 from app.vision.reading import EXPRESSIONS, Box
+
+# onnxruntime >= 1.29 on Linux and macOS collects telemetry: it writes a persistent device id
+# (~/.cache/Microsoft/DeveloperTools) and queues events for Microsoft's servers. MoodPlayer
+# promises to stay offline, so it is off (before onnxruntime is first imported) unless the user
+# set the variable. Found by tests/reliability/test_privacy.py.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 log = logging.getLogger(__name__)
 
