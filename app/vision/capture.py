@@ -94,12 +94,22 @@ def _candidate_indices(max_index: int) -> list[int]:
     return list(range(max_index + 1))
 
 
+def _open_camera(index: int) -> cv2.VideoCapture:
+    if sys.platform == "win32":
+        # DirectShow opens in well under a second where Media Foundation can take many.
+        capture = cv2.VideoCapture(index, cv2.CAP_DSHOW)
+        if capture.isOpened():
+            return capture
+        capture.release()
+    return cv2.VideoCapture(index)
+
+
 def list_cameras(max_index: int = 5) -> list[int]:
     """The camera indices (0..max_index) that open and deliver a frame."""
     _quiet_opencv()
     found = []
     for index in _candidate_indices(max_index):
-        capture = cv2.VideoCapture(index)
+        capture = _open_camera(index)
         try:
             if capture.isOpened() and capture.read()[0]:
                 found.append(index)
@@ -125,9 +135,14 @@ class CameraSource:
 
     def open(self) -> None:
         _quiet_opencv()
-        capture = cv2.VideoCapture(self.index)
+        capture = _open_camera(self.index)
         if not capture.isOpened():
             capture.release()
+            if self.index in _candidate_indices(self.index):
+                raise SourceError(
+                    f"Camera {self.index} is there but cannot be opened (is another app using "
+                    "it?). Close that app, or choose another camera in Settings → Camera."
+                )
             raise SourceError(missing_camera_message(self.index, list_cameras()))
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self._capture = capture

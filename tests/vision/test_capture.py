@@ -135,6 +135,13 @@ def test_missing_camera_says_which_exist() -> None:
     assert 9 not in capture.list_cameras(max_index=9)
 
 
+def test_a_camera_that_is_there_but_busy_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pretend the device node for camera 0 exists (as when another app holds the camera).
+    monkeypatch.setattr(capture, "_candidate_indices", lambda max_index: [0])
+    with pytest.raises(SourceError, match="Camera 0 is there but cannot be opened"):
+        CameraSource(0).open()
+
+
 def test_worker_fails_clearly_when_the_camera_is_missing() -> None:
     rec = Recorder()
     worker = CaptureWorker(
