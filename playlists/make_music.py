@@ -1235,6 +1235,28 @@ def write_ogg(path: Path, audio: np.ndarray, spec: TrackSpec, number: int, total
         f"{spec.mode} on MIDI {spec.root})"
     )
     tags.save()
+    fix_serial(path, spec.seed)
+
+
+def fix_serial(path: Path, serial: int) -> None:
+    """Give the Ogg stream a fixed serial number (libsndfile picks a random one).
+
+    With it, rendering again writes byte-identical files, so git sees only real changes.
+    """
+    import io
+
+    from mutagen.ogg import OggPage
+
+    data = io.BytesIO(path.read_bytes())
+    pages = []
+    while True:
+        try:
+            pages.append(OggPage(data))
+        except EOFError:
+            break
+    for page in pages:
+        page.serial = serial
+    path.write_bytes(b"".join(page.write() for page in pages))
 
 
 # ---------------------------------------------------------------------------------------------

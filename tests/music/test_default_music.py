@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +90,55 @@ def test_pygame_loads_and_plays_every_track():
     finally:
         if not was_initialised:
             pygame.mixer.quit()
+
+
+@functools.cache
+def _make_music():
+    """The generator script (not a package module) loaded from playlists/make_music.py."""
+    spec = importlib.util.spec_from_file_location("make_music", PLAYLISTS / "make_music.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_music", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shipped_files_are_the_ones_the_script_makes():
+    mm = _make_music()
+    expected = {}
+    for playlist in DEFAULT_PLAYLISTS:
+        specs = [s for s in mm.TRACKS if s.playlist == playlist]
+        for number, spec in enumerate(specs, 1):
+            expected[mm.track_path(spec, number, PLAYLISTS)] = spec.title
+    assert set(expected) == set(ALL_TRACKS)
+    for path, title in expected.items():
+        assert OggVorbis(path)["title"] == [title]
+
+
+def test_limiter_keeps_peaks_under_the_ceiling_and_leaves_quiet_parts_alone():
+    mm = _make_music()
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 0.05, (2, 44100))
+    x[:, 20000:20050] += 1.5  # a loud spike
+    y = mm.limit(x, -3.0)
+    assert mm.peak_db(y) <= -3.0 + 1e-9
+    np.testing.assert_array_equal(y[:, :10000], x[:, :10000])
+
+
+def test_running_min_matches_the_obvious_definition():
+    mm = _make_music()
+    rng = np.random.default_rng(7)
+    for n, w in ((1, 1), (10, 3), (257, 16), (1000, 999)):
+        g = rng.random(n)
+        expected = [g[i : i + w].min() for i in range(n)]
+        np.testing.assert_array_equal(mm._running_min(g, w), expected)
+
+
+def test_fast_fft_length_has_only_small_prime_factors():
+    mm = _make_music()
+    for n in (1, 7, 97, 1000, 44101, 2_750_003):
+        m = mm.fast_len(n)
+        assert n <= m < 2 * n or m == 1
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        assert m == 1
