@@ -72,19 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             if args.install_desktop:
-                from app import desktop
+                from app.desktop import install_for_user
 
-                return desktop.install_for_user()
+                return install_for_user()
             if args.supervised:
-                from app import supervisor
+                from app.supervisor import run_supervised
 
-                return supervisor.run_supervised(
+                return run_supervised(
                     [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--supervised"]
                 )
             logs.setup(debug=args.debug)
-            from app.ui import application
+            from app.ui.application import run as run_window
 
-            return application.run(args)
+            return run_window(args)
         logs.setup(debug=args.debug, log_file=False)
         module = importlib.import_module(f"app.commands.{args.command}")
         return int(module.run(args))
