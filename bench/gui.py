@@ -74,7 +74,8 @@ def child(args: argparse.Namespace) -> int:
     app = make_qapplication()
     settings = settings_mod.Settings()
     settings.camera.analysis_rate = args.rate
-    session = build_session(settings, None, source=args.source)
+    settings.camera.preview_visible = not args.no_preview
+    session = build_session(settings, None, source=args.source, no_camera=args.no_camera)
     window = MainWindow(session)
     result: dict[str, float | int | str] = {}
 
@@ -116,6 +117,7 @@ def child(args: argparse.Namespace) -> int:
         result["camera_state"] = session.camera_state
         state["measuring"] = True
         result["cpu_start"] = sum(process.cpu_times()[:2])
+        result["gui_cpu_start"] = _gui_thread_cpu(process)
         result["wall_start"] = time.monotonic()
         result["analyses_start"] = _analyses(session)
         clock.restart()
@@ -128,6 +130,7 @@ def child(args: argparse.Namespace) -> int:
         sampler.stop()
         wall = time.monotonic() - float(result["wall_start"])
         cpu = sum(process.cpu_times()[:2]) - float(result["cpu_start"])
+        gui_cpu = _gui_thread_cpu(process) - float(result["gui_cpu_start"])
         rss = process.memory_info().rss
         stalls.sort()
         out = {
@@ -138,6 +141,7 @@ def child(args: argparse.Namespace) -> int:
             "stall_p99_ms": round(stalls[int(len(stalls) * 0.99)], 1) if stalls else None,
             "ticks": len(stalls),
             "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
+            "gui_thread_cpu_percent": round(100 * gui_cpu / wall, 1),
             "rss_mb": round(rss / 2**20, 1),
             "peak_rss_mb": round(max(rss, int(state["peak_rss"])) / 2**20, 1),
             "analyses_per_s": round((_analyses(session) - int(result["analyses_start"])) / wall, 2),
@@ -156,9 +160,25 @@ def child(args: argparse.Namespace) -> int:
             QTimer.singleShot(100, wait_for_camera)
 
     QTimer.singleShot(100, wait_for_camera)
-    app.exec()
+    profile_to = os.environ.get("BENCH_GUI_PROFILE")  # cProfile of the GUI thread only
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.runcall(app.exec)
+        profiler.dump_stats(profile_to)
+    else:
+        app.exec()
     session.stop()
     return 0
+
+
+def _gui_thread_cpu(process: object) -> float:
+    """CPU seconds of the main (GUI) thread: on Linux its thread id is the process id."""
+    for thread in process.threads():  # type: ignore[attr-defined]
+        if thread.id == process.pid:  # type: ignore[attr-defined]
+            return float(thread.user_time + thread.system_time)
+    return 0.0
 
 
 def _analyses(session: object) -> int:
@@ -176,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured run length")
     parser.add_argument("--rate", type=float, default=10.0, help="analyses per second")
     parser.add_argument("--source", help="video to watch (default: the portrait video)")
+    parser.add_argument("--no-camera", action="store_true", help="the player alone (baseline)")
+    parser.add_argument("--no-preview", action="store_true", help="hide the camera preview")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.command == "video":
@@ -203,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             str(args.rate),
             "--source",
             source,
+            *(["--no-camera"] if args.no_camera else []),
+            *(["--no-preview"] if args.no_preview else []),
         ]
         spawned = time.monotonic()
         proc = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
@@ -216,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"cold start {result['cold_start_ms']} ms | longest stall {result['stall_max_ms']} ms "
         f"(p99 {result['stall_p99_ms']} ms) | CPU {result['cpu_percent_of_one_core']} % of one "
-        f"core | RSS {result['rss_mb']} MB (peak {result['peak_rss_mb']}) | "
+        f"core (GUI thread {result['gui_thread_cpu_percent']} %) | RSS {result['rss_mb']} MB "
+        f"(peak {result['peak_rss_mb']}) | "
         f"{result['analyses_per_s']} analyses/s at rate {result['rate']} | camera "
         f"{result['camera_state']}"
     )

@@ -31,7 +31,7 @@ from app.vision.reading import Reading
 
 log = logging.getLogger(__name__)
 
-PREVIEW_INTERVAL_MS = 50  # 20 fps at most; only repainted when a new frame arrived
+PREVIEW_INTERVAL_MS = 66  # 15 fps at most; only repainted when a new frame arrived
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 0.05
 REPEAT_CYCLE = ("all", "one", "off")

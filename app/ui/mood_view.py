@@ -131,6 +131,7 @@ class MoodPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
+        self._color = ""
         self._setup_ui()
         self.set_mood(None, 0.0, face=False, camera=False)
 
@@ -173,8 +174,10 @@ class MoodPanel(QFrame):
             self.confidence_label.setText("")
         color = theme.MOOD_COLORS.get(mood or "", theme.TEXT_DIM)
         self.mood_label.setText(text)
-        self.mood_label.setStyleSheet(f"color: {color};")
-        self.dot.setStyleSheet(f"background: {color}; border-radius: 7px;")
+        if color != self._color:  # a style sheet change re-polishes: only when it changes
+            self._color = color
+            self.mood_label.setStyleSheet(f"color: {color};")
+            self.dot.setStyleSheet(f"background: {color}; border-radius: 7px;")
 
     @property
     def mood_text(self) -> str:

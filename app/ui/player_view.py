@@ -84,8 +84,9 @@ class ArtTile(QWidget):
         self.setFixedSize(112, 112)
 
     def set_playlist(self, name: str | None) -> None:
-        self._name = name or ""
-        self.update()
+        if (name or "") != self._name:
+            self._name = name or ""
+            self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -269,6 +270,8 @@ class TransportBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._repeat = "all"
+        self._playing: bool | None = None
+        self._shown_volume: tuple[float, bool] | None = None
         self._setup_ui()
         self._connect()
         self.set_repeat("all")
@@ -325,10 +328,16 @@ class TransportBar(QWidget):
         self.volume_requested.emit(value / 100.0)
 
     def set_playing(self, playing: bool) -> None:
+        if playing == self._playing:
+            return
+        self._playing = playing
         self.play_button.setIcon(icons.icon("pause" if playing else "play", "#ffffff"))
         self.play_button.setToolTip(("Pause" if playing else "Play") + " (Space)")
 
     def set_repeat(self, mode: str) -> None:
+        if mode == self._repeat and self.repeat_button.toolTip():
+            self.repeat_button.setChecked(mode != "off")
+            return
         self._repeat = mode
         self.repeat_button.setIcon(
             icons.icon("repeat_one" if mode == "one" else "repeat", theme.TEXT_DIM, theme.ACCENT)
@@ -346,6 +355,9 @@ class TransportBar(QWidget):
         self.shuffle_button.blockSignals(False)
 
     def set_volume(self, volume: float, muted: bool) -> None:
+        if (volume, muted) == self._shown_volume:
+            return
+        self._shown_volume = (volume, muted)
         self.volume_slider.blockSignals(True)
         self.volume_slider.setValue(round(volume * 100))
         self.volume_slider.blockSignals(False)
