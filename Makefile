@@ -28,8 +28,8 @@ run: $(STAMP)
 	env -u QT_QPA_PLATFORM -u SDL_AUDIODRIVER $(VENV)/bin/moodplayer
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests bench models
-	$(VENV)/bin/ruff format --check app tests bench models
+	$(VENV)/bin/ruff check app tests bench models playlists
+	$(VENV)/bin/ruff format --check app tests bench models playlists
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
