@@ -46,7 +46,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & _WRITE_FLAGS
             )
-            if writing and path is not None:
+            if writing and path is not None and not isinstance(path, int):  # int: an open fd
                 REPORT["writes"].append(["open", str(path)])
         elif event in ("os.rename", "os.replace", "os.link", "os.symlink", "shutil.copyfile"):
             REPORT["writes"].append([event, str(args[1])])

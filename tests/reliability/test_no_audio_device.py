@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_child
+from runner import run_child
 
 
 def test_no_audio_device_window_runs_says_so_and_recovers(child_home: Path) -> None:

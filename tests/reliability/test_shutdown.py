@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ChildRun, run_child
+from runner import ChildRun, run_child
 
 from app import settings as settings_mod
 
