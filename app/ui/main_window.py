@@ -25,7 +25,15 @@ from app import APP_NAME
 from app.ui import theme
 from app.ui.camera_view import CameraPanel
 from app.ui.mood_view import MoodPanel
-from app.ui.player_view import Card, NowPlaying, PlaylistBar, TrackList, TransportBar
+from app.ui.player_view import (
+    Card,
+    NowPlaying,
+    PlaylistBar,
+    TrackList,
+    TransportBar,
+    display_name,
+    format_time,
+)
 from app.ui.session import CameraStatus, Session
 from app.vision.reading import Reading
 
@@ -103,6 +111,9 @@ class MainWindow(QMainWindow):
         self.playlist_bar = PlaylistBar()
         self.track_list = TrackList()
         self.playlist_card.body.addWidget(self.playlist_bar)
+        self.playlist_info = QLabel()
+        self.playlist_info.setObjectName("dim")
+        self.playlist_card.body.addWidget(self.playlist_info)
         self.playlist_card.body.addWidget(self.track_list, 1)
         right.addWidget(self.playlist_card, 1)
         outer.addLayout(right, 1)
@@ -183,6 +194,9 @@ class MainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         self._add_action("preview", "Camera preview", "C", self.toggle_preview, view, True)
+        self._add_action(
+            "camera", "Use the camera", "Ctrl+Shift+C", self.toggle_camera, view, checkable=True
+        )
         self._add_action("fullscreen", "Full screen", "F11", self.toggle_full_screen, view, True)
 
         help_menu = bar.addMenu("&Help")
@@ -335,6 +349,15 @@ class MainWindow(QMainWindow):
         self.camera_panel.set_preview_visible(not self.camera_panel.preview_visible)
         self._on_preview_visibility(self.camera_panel.preview_visible)
 
+    def toggle_camera(self) -> None:
+        """Camera on/off for privacy; the music goes on either way."""
+        enabled = not (self.session.settings.camera.enabled and self.session.camera_wanted)
+        if enabled and not self.session.source:
+            self.session.source = self.session.settings.camera.source
+        self.session.set_camera_enabled(enabled)
+        self.show_notice("Camera on." if enabled else "Camera off: MoodPlayer is a manual player.")
+        self.refresh()
+
     def _on_preview_visibility(self, visible: bool) -> None:
         self.session.settings.camera.preview_visible = visible
         self.actions_by_name["preview"].setChecked(visible)
@@ -379,6 +402,8 @@ class MainWindow(QMainWindow):
         self.track_list.set_tracks(list(playlist.tracks) if playlist is not None else [])
         self.track_list.set_current(player.index if track is not None else None)
         self.actions_by_name["preview"].setChecked(self.camera_panel.preview_visible)
+        self.actions_by_name["camera"].setChecked(session.camera_wanted)
+        self.playlist_info.setText(self._playlist_summary(playlist, auto, camera_on))
 
         voter = session.voter
         self.mood_panel.set_mood(
@@ -395,6 +420,23 @@ class MainWindow(QMainWindow):
         if error and error != self._last_error:
             self.show_notice(str(error), 15000)
         self._last_error = error
+
+    def _playlist_summary(self, playlist: Any, auto: bool, camera_on: bool) -> str:
+        if playlist is None:
+            return "No playlist yet: press Play, or choose one above."
+        tracks = list(playlist.tracks)
+        total = sum(float(getattr(t, "duration", 0.0) or 0.0) for t in tracks)
+        parts = [f"{len(tracks)} tracks", format_time(total)]
+        mood = self.controller.mood
+        if auto and camera_on and mood:
+            strategy = self.session.settings.music.strategy
+            word = theme.MOOD_WORDS.get(mood, mood)
+            parts.append(f"{word} → {display_name(playlist.name)} ({strategy} strategy)")
+        elif auto:
+            parts.append("Auto: follows your mood when the camera sees you")
+        else:
+            parts.append("your choice (A hands back to your mood)")
+        return "  ·  ".join(parts)
 
     def _refresh_status(self) -> None:
         session = self.session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from PySide6.QtCore import QRectF, Qt
@@ -55,7 +56,7 @@ class ExpressionBars(QWidget):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(theme.SURFACE_HIGH))
             painter.drawRoundedRect(track, 4, 4)
-            if value > 0:
+            if value >= 0.005:
                 fill = QRectF(track.x(), track.y(), max(8.0, bar_w * value), 8)
                 color = theme.mood_color(name)
                 if not strong:
@@ -71,6 +72,9 @@ class ExpressionBars(QWidget):
         painter.end()
 
 
+MIN_SPAN_S = 60.0
+
+
 class MoodTimeline(QWidget):
     """A strip of the voted mood over the last minutes, newest on the right."""
 
@@ -84,6 +88,9 @@ class MoodTimeline(QWidget):
     def set_points(self, points: Iterable[TimelinePoint], now: float) -> None:
         self._points = list(points)
         self._now = now
+        # Grow from one minute to the full history, so a fresh session is not a sliver.
+        seen = now - self._points[0].time if self._points else 0.0
+        self.span = max(MIN_SPAN_S, min(TIMELINE_SECONDS, 60.0 * math.ceil(seen / 60.0)))
         self.update()
 
     @property

@@ -48,7 +48,7 @@ def playlist_color(name: str | None) -> QColor:
     return QColor(_SPARE_COLORS[sum(map(ord, name)) % len(_SPARE_COLORS)])
 
 
-def _display(name: str) -> str:
+def display_name(name: str) -> str:
     """A playlist name as shown: folder names in lower case get a capital."""
     return name.capitalize() if name.islower() else name
 
@@ -224,7 +224,7 @@ class NowPlaying(QWidget):
     def set_track(self, title: str | None, artist: str | None, playlist: str | None) -> None:
         self.title_label.setText(title or "Nothing playing")
         self.artist_label.setText(artist or ("" if title else "Choose a playlist or press Play"))
-        self.playlist_chip.setText(_display(playlist) if playlist else "no playlist")
+        self.playlist_chip.setText(display_name(playlist) if playlist else "no playlist")
         self.art.set_playlist(playlist)
 
     def set_mode(self, auto: bool, mood_word: str | None = None) -> None:
@@ -417,7 +417,7 @@ class PlaylistBar(QWidget):
         while self.combo.count() > 1:
             self.combo.removeItem(1)
         for name in names:
-            self.combo.addItem(_display(name), name)
+            self.combo.addItem(display_name(name), name)
         self.combo.blockSignals(False)
 
     def set_selection(self, auto: bool, name: str | None) -> None:

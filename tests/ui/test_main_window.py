@@ -164,3 +164,12 @@ def test_camera_state_reaches_panel_and_status_bar(rig: Rig) -> None:
     rig.show_face("happy", 1.0)
     assert "analyses/s" in rig.window.rate_label.text()
     assert rig.session.analyses_per_second > 5
+
+
+def test_playlist_summary_explains_why_this_playlist(rig: Rig) -> None:
+    rig.show_face("happy", 6.0)
+    info = rig.window.playlist_info.text()
+    assert "5 tracks" in info
+    assert "Happy → Upbeat (lift strategy)" in info
+    rig.window.playlist_bar.choose(rig.window.playlist_bar.combo.findData("calm"))
+    assert "your choice" in rig.window.playlist_info.text()

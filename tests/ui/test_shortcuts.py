@@ -91,3 +91,19 @@ def test_shortcuts_are_shown_in_tooltips_and_menus(rig: Rig) -> None:
     menus = [a.text() for a in rig.window.menuBar().actions()]
     assert "&Playback" in menus
     assert QApplication.instance() is not None
+
+
+def test_camera_switch_turns_the_camera_off_and_on(rig: Rig) -> None:
+    worker = rig.worker
+    press(
+        rig, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert worker.stopped
+    assert rig.session.camera_state == "off"
+    assert not rig.window.actions_by_name["camera"].isChecked()
+    assert rig.player.state is PlayerState.PLAYING  # the music goes on
+    press(
+        rig, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == "running", timeout=5000)
+    assert rig.window.actions_by_name["camera"].isChecked()
