@@ -4,19 +4,22 @@ How a mood is voted (all thresholds come from :class:`app.settings.MoodSettings`
 
 * **Window.** The readings of the last ``window_s`` seconds vote. Time comes only from the
   readings' ``time`` and from ``tick(now)``; the voter never reads a clock.
-* **Weights.** A reading with a face adds its probability vector, weighted by its confidence, the
-  top probability (1/7 for a shrug over all seven, 1 for a sure reading). The top probability was
-  chosen over ``1 - normalised entropy`` because it is bounded below: with entropy a sure 0.5 s
-  grimace (weight ~0.9) outweighed 1.5 s of a soft, honest neutral (weight ~0.3) and flipped the
-  mood; with the top probability a sure reading weighs at most ~2x a typical soft one.
-  Readings without a face do not vote.
+* **Weights.** A reading with a face adds its probability vector, weighted by its confidence:
+  ``0.7 + 0.3 * c`` where ``c`` is the top probability rescaled to 0..1 (a shrug over all seven
+  is 0, a certain reading 1). So a sure reading counts up to ~1.4x an unsure one, and no more:
+  weighting by the raw top probability (or by 1 - entropy) let one sure 0.5 s grimace (weight ~1)
+  outvote 1.5 s of a soft, honest neutral (top 0.45, weight 0.45) and flip the mood; with this
+  bounded weight a 0.5 s certain grimace flips only a "mood" whose readings are near-shrugs
+  (top <= 0.25). Readings without a face do not vote.
 * **Distribution.** The weighted sum, normalised to 1: each expression's *share* of the window.
 * **Face share.** The window must hold faces for at least ``min_face_share`` of its length
   (faces counted as readings times the typical interval between readings, so a half-empty window
   at start-up or after a stall does not count as full). Below that the current mood is held and
   no challenger can build up dwell time.
 * **Hysteresis.** A challenger replaces the current mood only when its share leads the current
-  mood's share by at least ``margin``, continuously, for ``dwell_s`` seconds. The first mood is
+  mood's share by more than ``margin``, continuously, for ``dwell_s`` seconds, while it also has
+  the most weight in the last ``dwell_s`` seconds of readings (so the lead an intense grimace
+  leaves in the window after it is over does not count as sustained). The first mood is
   adopted when the same expression has led the window for ``dwell_s`` (no margin: there is nothing
   to hold on to yet, and a margin would leave a listener between two moods with no mood at all).
 * **No face.** After ``no_face_after_s`` without any face the voter is in the no-face state
@@ -37,6 +40,9 @@ from app.vision.reading import EXPRESSIONS, Reading
 
 log = logging.getLogger(__name__)
 
+# The vote weight of a shrug (confidence 0); a sure reading (confidence 1) weighs 1.
+MIN_WEIGHT = 0.7
+_EPSILON = 1e-9
 # Fallback interval between readings before two readings have been seen (the default rate).
 _DEFAULT_INTERVAL = 0.1
 
@@ -78,11 +84,25 @@ class MoodChange:
 
 
 def reading_confidence(probabilities: dict[str, float]) -> float:
-    """The weight of one reading's vote: its top probability (1/7 for a shrug, 1 for a sure one)."""
+    """How sure one reading is, 0..1: its top probability rescaled so that a shrug over all seven
+    expressions (top 1/7) is 0 and a certain reading (top 1) is 1."""
     total = sum(max(p, 0.0) for p in probabilities.values())
     if total <= 0.0:
         return 0.0
-    return max(max(p, 0.0) for p in probabilities.values()) / total
+    top = max(max(p, 0.0) for p in probabilities.values()) / total
+    floor = 1.0 / len(EXPRESSIONS)
+    return max(0.0, (top - floor) / (1.0 - floor))
+
+
+def reading_vote(probabilities: dict[str, float]) -> tuple[float, list[float]]:
+    """One reading's (weight, ballot): the ballot is the probability vector in EXPRESSIONS order,
+    normalised to sum to 1."""
+    probs = [max(probabilities.get(name, 0.0), 0.0) for name in EXPRESSIONS]
+    total = sum(probs)
+    if total <= 0.0:
+        return 0.0, [0.0] * len(EXPRESSIONS)
+    weight = MIN_WEIGHT + (1.0 - MIN_WEIGHT) * reading_confidence(probabilities)
+    return weight, [p / total for p in probs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +179,8 @@ class MoodVoter:
         if self._first_time is None:
             self._first_time = now
         if reading.has_face and reading.probabilities:
-            probs = [max(reading.probabilities.get(name, 0.0), 0.0) for name in EXPRESSIONS]
-            total = sum(probs)
-            if total > 0.0:
-                probs = [p / total for p in probs]
-            weight = reading_confidence(reading.probabilities)
-            vote = _Vote(now, True, weight, tuple(weight * p for p in probs))
+            weight, ballot = reading_vote(reading.probabilities)
+            vote = _Vote(now, True, weight, tuple(weight * p for p in ballot))
             self._last_face = now
             self._face_present = True
         else:
@@ -227,6 +243,18 @@ class MoodVoter:
             return 0.0
         return min(1.0, self._faces * self._interval() / self.config.window_s)
 
+    def _recent_leader(self, now: float) -> str | None:
+        """The expression with the most weight in the last ``dwell_s`` seconds of readings."""
+        sums = [0.0] * len(EXPRESSIONS)
+        start = now - max(self.config.dwell_s, 1e-9)
+        for vote in reversed(self._votes):
+            if vote.time <= start:
+                break
+            for i, value in enumerate(vote.weighted):
+                sums[i] += value
+        best = max(range(len(EXPRESSIONS)), key=sums.__getitem__)
+        return EXPRESSIONS[best] if sums[best] > 0.0 else None
+
     def _reset_challenger(self) -> None:
         self._challenger = None
 
@@ -251,9 +279,14 @@ class MoodVoter:
                 ((k, v) for k, v in shares.items() if k != self._mood), key=lambda kv: kv[1]
             )
             lead_over, lead = self._mood, top - current_share
-            if lead < config.margin:
+            if lead <= config.margin + _EPSILON:  # more than the margin; float ties do not count
                 self._reset_challenger()
                 return None
+        if self._recent_leader(now) != candidate:
+            # The window still shows a lead, but the latest readings have moved on (a grimace
+            # that is over): the lead is not sustained.
+            self._reset_challenger()
+            return None
         if self._challenger != candidate:
             self._challenger = candidate
             self._challenger_since = now

@@ -8,7 +8,14 @@ from collections.abc import Iterable
 import pytest
 
 from app import settings
-from app.mood.voter import MoodChange, MoodVoter, VoterConfig, reading_confidence
+from app.mood.voter import (
+    MIN_WEIGHT,
+    MoodChange,
+    MoodVoter,
+    VoterConfig,
+    reading_confidence,
+    reading_vote,
+)
 from app.vision.reading import EXPRESSIONS, Box, Reading
 
 FACE = Box(10, 10, 100, 100)
@@ -72,10 +79,15 @@ def test_defaults_come_from_settings() -> None:
     assert (config.window_s, config.margin, config.dwell_s) == (4.0, 0.2, 2.0)
 
 
-def test_confidence_weight_is_the_top_probability() -> None:
-    assert reading_confidence(dict.fromkeys(EXPRESSIONS, 1 / 7)) == pytest.approx(1 / 7)
+def test_confidence_is_the_rescaled_top_probability_and_the_weight_is_bounded() -> None:
+    shrug = dict.fromkeys(EXPRESSIONS, 1 / 7)
+    assert reading_confidence(shrug) == pytest.approx(0.0, abs=1e-9)
     assert reading_confidence(probs("happy", 1.0)) == pytest.approx(1.0)
-    assert reading_confidence(probs("happy", 0.6)) == pytest.approx(0.6)
+    assert 0.0 < reading_confidence(probs("happy", 0.6)) < 1.0
+    assert reading_vote(shrug)[0] == pytest.approx(MIN_WEIGHT)
+    weight, ballot = reading_vote(probs("happy", 1.0))
+    assert weight == pytest.approx(1.0)
+    assert ballot[EXPRESSIONS.index("happy")] == pytest.approx(1.0)
 
 
 def test_sure_readings_weigh_more_than_unsure_ones() -> None:
@@ -102,6 +114,15 @@ def test_first_mood_needs_faces_and_dwell() -> None:
     assert VoterConfig().dwell_s <= first.time <= 1.5
     assert first.evidence["happy"] == max(first.evidence.values())
     assert "happy led" in first.reason
+
+
+@pytest.mark.parametrize("neutral", [0.3, 0.4, 0.5])
+def test_a_certain_grimace_does_not_outvote_a_soft_mood(neutral: float) -> None:
+    s = Script()
+    s.feed(4.0, "neutral", neutral)
+    s.feed(0.5, "surprise", 1.0)  # as sure as a model can be
+    s.feed(4.0, "neutral", neutral)
+    assert s.moods == ["neutral"]
 
 
 @pytest.mark.parametrize("p", [0.5, 0.7, 0.95])
