@@ -94,10 +94,11 @@ def test_text_output_and_duration(
     tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
 ) -> None:
     folder = write_folder(tmp_path / "faces", [HAPPY] * 4)
-    code = cli.main(["watch", "--source", str(folder), "--duration", "2.5", "--rate", "5"])
+    argv = ["watch", "--source", str(folder), "--duration", "3", "--fps", "10", "--rate", "8"]
+    code = cli.main(argv)
     assert code == 0
     out = capfd.readouterr().out
-    assert "watching" in out and "for 2.5 s" in out
+    assert "watching" in out and "at 8 analyses/s for 3 s" in out
     assert "mood: none → happy, plays upbeat" in out
     assert "analyses/s" in out
     assert "summary:" in out and "time per frame: read" in out
