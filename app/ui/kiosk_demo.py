@@ -63,6 +63,40 @@ def demo_session(mood: str | None, face: bool, controls: list[str]) -> Session:
     return session
 
 
+def show_demo(
+    mood: str | None = "happy",
+    *,
+    idle: bool = False,
+    controls: list[str] | None = None,
+    pin_dialog: bool = False,
+) -> KioskWindow:
+    """Show the kiosk full screen over a pretend room (a QApplication must exist)."""
+    controls = ["play_pause", "skip", "volume"] if controls is None else controls
+    session = demo_session(None if idle else mood, not idle, controls)
+    clock_now = [0.0]
+    window = KioskWindow(session, clock=lambda: clock_now[0])
+    if idle:
+        clock_now[0] = session.settings.kiosk.idle_after_s + 1
+    window.show_kiosk()
+    window.refresh()
+    if pin_dialog:
+        dialog = window.request_exit()
+        for digit in "12":
+            dialog.press(digit)
+    return window
+
+
+def screenshot(window: KioskWindow, target: str) -> tuple[int, int]:
+    """Save what the screen shows (the window itself where the platform cannot grab screens)."""
+    screen = window.screen()
+    image = screen.grabWindow(0) if screen is not None else window.grab()
+    if image.isNull() or image.width() < 10:
+        image = window.grab()
+    if not image.save(target):
+        raise OSError(f"could not write {target}")
+    return image.width(), image.height()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.ui.kiosk_demo")
     parser.add_argument("--mood", default="happy", help="expression the pretend room shows")
@@ -72,35 +106,23 @@ def main(argv: list[str] | None = None) -> int:
         "--controls", default="play_pause,skip,volume", help="allowed controls, comma separated"
     )
     parser.add_argument("--screenshot", help="write a PNG of the screen and exit")
-    parser.add_argument("--size", default="1920x1080", help="window size when not full screen")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     theme.apply(app)
-    controls = [c for c in args.controls.split(",") if c]
-    session = demo_session(None if args.idle else args.mood, not args.idle, controls)
-    clock_now = [0.0]
-    window = KioskWindow(session, clock=lambda: clock_now[0])
-    if args.idle:
-        clock_now[0] = session.settings.kiosk.idle_after_s + 1
-    window.show_kiosk()
-    window.refresh()
-    if args.pin_dialog:
-        dialog = window.request_exit()
-        for digit in "12":
-            dialog.press(digit)
-
+    window = show_demo(
+        args.mood,
+        idle=args.idle,
+        controls=[c for c in args.controls.split(",") if c],
+        pin_dialog=args.pin_dialog,
+    )
     if args.screenshot:
         target = args.screenshot
 
         def grab() -> None:
-            screen = window.screen()
-            image = screen.grabWindow(0) if screen is not None else window.grab()
-            if image.isNull() or image.width() < 10:
-                image = window.grab()
-            image.save(target)
-            print(f"wrote {target} ({image.width()}x{image.height()})")
+            width, height = screenshot(window, target)
+            print(f"wrote {target} ({width}x{height})")
             window.leave_kiosk()
             app.quit()
 

@@ -369,17 +369,21 @@ def test_screen_awake_holds_and_releases_once() -> None:
     assert awake.backend_name == "fake"
 
 
-def test_demo_writes_a_screenshot(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_writes_a_screenshot(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QImage
 
     from app.ui import kiosk_demo
 
+    window = kiosk_demo.show_demo("sad")
+    qtbot.addWidget(window, before_close_func=lambda w: w.leave_kiosk())
+    qtbot.waitExposed(window)
+    assert window.mood_word.text() == "Sad"
     target = tmp_path / "kiosk.png"
-    assert kiosk_demo.main(["--mood", "sad", "--screenshot", str(target)]) == 0
+    width, height = kiosk_demo.screenshot(window, str(target))
     image = QImage(str(target))
     assert not image.isNull()
-    assert image.width() >= 640
-    assert image.height() >= 480
+    assert (image.width(), image.height()) == (width, height)
+    assert width >= 640
 
 
 def test_the_app_quitting_may_close_the_window(qtbot, room: Room) -> None:
