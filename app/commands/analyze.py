@@ -65,15 +65,20 @@ def read_image(path: Path) -> np.ndarray | None:
     return image if image is not None and image.size else None
 
 
-def make_analyzer(model_path: str | None, tta: bool, threads: int = 1) -> Analyzer:
-    """The analyzer the command-line options ask for (``UserError`` if the model is unusable)."""
+def make_analyzer(
+    model_path: str | None, tta: bool, threads: int = 1, track: bool = False
+) -> Analyzer:
+    """The analyzer the command-line options ask for (``UserError`` if the model is unusable).
+
+    ``track`` follows the face between the frames of a video (as the app does); images are
+    each searched whole."""
     from app.vision.model import ExpressionModel, bundled_model
 
     if model_path:
         model = ExpressionModel.load(Path(model_path).expanduser(), threads=threads)
     else:
         model = bundled_model(threads=threads)
-    return Analyzer(build_detector("haar"), model, tta=tta)
+    return Analyzer(build_detector("haar", track=track), model, tta=tta)
 
 
 def _folder_images(folder: Path) -> list[Path]:
@@ -171,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         if first_image is None:
             raise UserError(f"{path} is not an image that can be read (damaged or unknown format).")
 
-    analyzer = make_analyzer(args.model, args.tta)
+    analyzer = make_analyzer(args.model, args.tta, track=kind == "video")
     if kind == "image":
         assert first_image is not None
         reading = analyzer.analyze(first_image, 0.0, 0)

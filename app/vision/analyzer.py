@@ -105,15 +105,21 @@ def as_dict(probabilities: np.ndarray) -> dict[str, float]:
     return {name: float(p) for name, p in zip(EXPRESSIONS, probabilities, strict=True)}
 
 
-def build_detector(name: str = "haar") -> FaceDetector:
-    """The face detector the settings name (``model.detector``)."""
+def build_detector(name: str = "haar", track: bool = False) -> FaceDetector:
+    """The face detector the settings name (``model.detector``); ``track`` for video (faster,
+    see :class:`~app.vision.detector.HaarFaceDetector`), off for unrelated still images."""
     if name == "haar":
-        return HaarFaceDetector()
+        return HaarFaceDetector(track=track)
     raise UserError(f"Unknown face detector {name!r}: use {', '.join(DETECTORS)}.")
 
 
-def build_analyzer(model_settings: ModelSettings | None = None, threads: int = 1) -> Analyzer:
+def build_analyzer(
+    model_settings: ModelSettings | None = None, threads: int = 1, track: bool = True
+) -> Analyzer:
     """The Analyzer the settings describe: the bundled model and the Haar detector by default.
+
+    ``track`` (default on, for a camera or a video): the detector follows the face from frame to
+    frame and searches the whole frame only every few frames or when the face is lost.
 
     ``model_settings.backend``: ``bundled``, ``onnx`` (``model_settings.onnx_path``) or
     ``deepface`` (only when installed with its weights); ``UserError`` when it cannot be used.
@@ -124,7 +130,7 @@ def build_analyzer(model_settings: ModelSettings | None = None, threads: int = 1
     onnx_path = model_settings.onnx_path if model_settings is not None else ""
     detector_name = model_settings.detector if model_settings is not None else "haar"
     tta = model_settings.tta if model_settings is not None else False
-    detector = build_detector(detector_name)
+    detector = build_detector(detector_name, track=track)
     model = open_model(backend, onnx_path, threads=threads)
     log.info("analyzer: %s model, %s detector, tta=%s", model.card.name, detector_name, tta)
     return Analyzer(detector, model, tta=tta)

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
 EYE_CASCADE = "haarcascade_eye.xml"
 
+# Face width (pixels) in the small crop searched around a tracked face.
+TRACK_FACE_PX = 48
+# Face width (pixels) at which the eye check looks for eyes.
+EYE_FACE_PX = 90
+
 Policy = Literal["largest", "center"]
 POLICIES: tuple[str, ...] = ("largest", "center")
 
@@ -92,6 +97,12 @@ class HaarFaceDetector:
     320 finds faces from about 48 px wide in a 640x480 frame. ``min_face`` is the smallest face
     in detection pixels. ``verify_eyes`` turns the eye check off (not recommended).
     ``min_weight`` rejects cascade hits whose final-stage weight is below it (None: no limit).
+
+    ``track`` (for video): after a face is found, the next frames are searched only near it and
+    at about its size (a few hundred pixels instead of the whole frame, several times faster);
+    the whole frame is searched again every ``full_every`` frames, whenever the face is lost, and
+    when the frame size changes. Between whole-frame searches only the tracked (largest) face is
+    returned. Leave it off for unrelated still images.
     """
 
     def __init__(
@@ -103,6 +114,8 @@ class HaarFaceDetector:
         verify_eyes: bool = True,
         min_weight: float | None = None,
         equalize: bool = False,
+        track: bool = False,
+        full_every: int = 10,
     ) -> None:
         if detect_width < 64:
             raise ValueError("detect_width must be at least 64 pixels")
@@ -115,6 +128,12 @@ class HaarFaceDetector:
         self.verify_eyes = verify_eyes
         self.min_weight = min_weight
         self.equalize = equalize
+        self.track = track
+        self.full_every = max(1, full_every)
+        self._tracked: Box | None = None
+        self._tracked_in: tuple[int, int] = (0, 0)
+        self._since_full = 0
+        self.full_searches = 0  # whole-frame searches so far (for tests and the benchmark)
         self._faces = _load_cascade(FACE_CASCADE)
         self._eyes = _load_cascade(EYE_CASCADE) if verify_eyes else None
 
@@ -152,9 +171,34 @@ class HaarFaceDetector:
         return found
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
+        shape = (int(frame_bgr.shape[0]), int(frame_bgr.shape[1]))
+        if (
+            self.track
+            and self._tracked is not None
+            and shape == self._tracked_in
+            and self._since_full < self.full_every
+        ):
+            found = self._search_near(frame_bgr, self._tracked)
+            if found is not None:
+                self._tracked = found
+                self._since_full += 1
+                return [found]
+        boxes = self._filter(self.candidates(frame_bgr))
+        self.full_searches += 1
+        if self.track:
+            self._tracked = boxes[0] if boxes else None
+            self._tracked_in = shape
+            self._since_full = 0
+        return boxes
+
+    def reset(self) -> None:
+        """Forget the tracked face (the next frame is searched whole)."""
+        self._tracked = None
+
+    def _filter(self, candidates: list[Candidate]) -> list[Box]:
         kept = [
             c
-            for c in self.candidates(frame_bgr)
+            for c in candidates
             if (self.min_weight is None or c.weight >= self.min_weight)
             and (not self.verify_eyes or c.eyes >= 1)
         ]
@@ -163,19 +207,71 @@ class HaarFaceDetector:
         kept.sort(key=lambda c: (c.box.area, c.weight), reverse=True)
         return [c.box for c in kept]
 
-    def _count_eyes(self, gray: np.ndarray, box: Box) -> int:
-        """Eyes found in the upper 60 % of ``box`` (face resized to 120 px wide first)."""
-        assert self._eyes is not None
-        upper = gray[box.y : box.y + int(box.h * 0.6), box.x : box.x + box.w]
-        if upper.size == 0:
-            return 0
-        k = 120.0 / max(box.w, 1)
-        upper = cv2.resize(
-            upper, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
+    def _search_near(self, frame_bgr: np.ndarray, last: Box) -> Box | None:
+        """The face near ``last`` at about its size, or None: the cascade runs on a small crop
+        around it, scaled so the face is :data:`TRACK_FACE_PX` wide."""
+        gray = _to_gray(frame_bgr)
+        height, width = gray.shape[:2]
+        margin = round(last.w * 0.6)
+        x0, y0 = max(0, last.x - margin), max(0, last.y - margin)
+        x1, y1 = min(width, last.x + last.w + margin), min(height, last.y + last.h + margin)
+        if x1 - x0 < last.w // 2 or y1 - y0 < last.h // 2:
+            return None
+        k = TRACK_FACE_PX / max(last.w, 1)
+        roi = cv2.resize(
+            gray[y0:y1, x0:x1],
+            None,
+            fx=k,
+            fy=k,
+            interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
         )
-        upper = cv2.equalizeHist(upper)
+        if self.equalize:
+            roi = cv2.equalizeHist(roi)
+        lo, hi = round(TRACK_FACE_PX * 0.75), round(TRACK_FACE_PX * 1.35)
+        if min(roi.shape[:2]) < lo:
+            return None
+        boxes, _levels, weights = self._faces.detectMultiScale3(
+            roi,
+            scaleFactor=1.1,
+            minNeighbors=self.min_neighbors,
+            minSize=(lo, lo),
+            maxSize=(hi, hi),
+            outputRejectLevels=True,
+        )
+        candidates = []
+        for (x, y, w, h), weight in zip(boxes, np.ravel(weights), strict=True):
+            box = _clip(
+                Box(
+                    x0 + round(float(x) / k),
+                    y0 + round(float(y) / k),
+                    round(float(w) / k),
+                    round(float(h) / k),
+                ),
+                width,
+                height,
+            )
+            eyes = self._count_eyes(gray, box) if self._eyes is not None else -1
+            candidates.append(Candidate(box, float(weight), eyes))
+        kept = self._filter(candidates)
+        return kept[0] if kept else None
+
+    def _count_eyes(self, gray: np.ndarray, box: Box) -> int:
+        """Eyes found in the eye band of ``box`` (20-55 % of its height), face resized to 90 px.
+
+        Tuned on 204 cascade hits (152 real faces, 52 textures): all real faces keep >= 1 eye,
+        no texture does, in ~1.3 ms per box (a 120 px face and the whole upper 60 % took 6 ms).
+        """
+        assert self._eyes is not None
+        band = gray[box.y + int(box.h * 0.2) : box.y + int(box.h * 0.55), box.x : box.x + box.w]
+        if band.size == 0:
+            return 0
+        k = EYE_FACE_PX / max(box.w, 1)
+        band = cv2.resize(
+            band, None, fx=k, fy=k, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
+        )
+        band = cv2.equalizeHist(band)
         eyes = self._eyes.detectMultiScale(
-            upper, scaleFactor=1.1, minNeighbors=3, minSize=(14, 14), maxSize=(48, 48)
+            band, scaleFactor=1.1, minNeighbors=3, minSize=(14, 14), maxSize=(36, 36)
         )
         return len(eyes)
 

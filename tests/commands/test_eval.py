@@ -61,7 +61,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
     monkeypatch.setattr(
         eval_command,
         "make_analyzer",
-        lambda model_path, tta, threads=1: Analyzer(HaarFaceDetector(), model, tta=tta),
+        lambda model_path, tta, threads=1, track=False: Analyzer(
+            HaarFaceDetector(track=track), model, tta=tta
+        ),
     )
     return model
 

@@ -130,3 +130,54 @@ def test_choose_face_policies() -> None:
     assert choose_face([big_corner], "center", (640, 480)) == big_corner
     with pytest.raises(ValueError):
         choose_face(boxes, "leftmost")
+
+
+# --- tracking a face through a video ----------------------------------------------------------
+
+
+def test_tracking_finds_the_same_faces_with_far_fewer_whole_frame_searches() -> None:
+    from bench.frames import make_benchmark_scenes
+
+    scenes = make_benchmark_scenes(40, seed=3)  # four shots of ten frames, one without a face
+    plain, tracking = HaarFaceDetector(), HaarFaceDetector(track=True)
+    found_plain = found_tracking = 0
+    for scene in scenes:
+        expected = plain.detect(scene.frame)
+        got = tracking.detect(scene.frame)
+        if scene.face is None:
+            assert got == [] and expected == []
+        else:
+            truth = Box(*scene.face)
+            assert all(iou(b, truth) > 0.5 for b in expected + got)  # never a false face
+            found_plain += len(expected)
+            found_tracking += len(got)
+    assert found_tracking == 30  # every face, ...
+    assert found_plain >= 28  # ...which searching each frame whole nearly always finds too
+    assert plain.full_searches == 40
+    assert tracking.full_searches <= 4 + 10 + 3  # a whole search per shot, every no-face frame
+
+
+def test_tracking_searches_the_whole_frame_every_full_every_frames() -> None:
+    frame, truth = face_on_background("brick", 120, (300, 220))
+    detector = HaarFaceDetector(track=True, full_every=3)
+    for _ in range(10):  # F T T T F T T T F T
+        boxes = detector.detect(frame)
+        assert len(boxes) == 1 and iou(boxes[0], truth) > 0.5
+    assert detector.full_searches == 3
+
+
+def test_tracking_lets_go_when_the_face_leaves_or_the_frame_size_changes() -> None:
+    frame, truth = face_on_background("grass", 120, (300, 220))
+    detector = HaarFaceDetector(track=True)
+    assert len(detector.detect(frame)) == 1
+    assert detector.detect(background("grass")) == []  # gone: searched whole, nothing kept
+    assert detector.full_searches == 2
+    assert len(detector.detect(frame)) == 1
+    # the same picture at another size: the old box means nothing there
+    smaller = cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)
+    boxes = detector.detect(smaller)
+    assert detector.full_searches == 4
+    assert len(boxes) == 1 and iou(boxes[0], Box(truth.x // 2, truth.y // 2, 60, 60)) > 0.4
+    detector.reset()
+    detector.detect(smaller)
+    assert detector.full_searches == 5
