@@ -101,6 +101,8 @@ class _RoundButton(QPushButton):
 
     def set_icon(self, name: str) -> None:
         """``name`` from ``app.ui.icons``; an empty name for a text-only button."""
+        if getattr(self, "icon_name", None) == name and not self.icon().isNull():
+            return
         self.icon_name = name
         self.setIcon(icons.icon(name) if name else QIcon())
 
@@ -442,8 +444,10 @@ class KioskWindow(QWidget):
             color = QColor(theme.ACCENT)
         if color != self._mood_color:
             self._mood_color = color
-            self.update()
-        self.mood_word.setStyleSheet(f"color: {color.name()};")
+            self.update()  # the background glow follows the mood
+        if self.mood_word.property("shownColor") != color.name():
+            self.mood_word.setProperty("shownColor", color.name())
+            self.mood_word.setStyleSheet(f"color: {color.name()};")
 
         track = getattr(player, "current", None)
         title = getattr(track, "title", "") if track is not None else ""
