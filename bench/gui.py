@@ -71,6 +71,8 @@ def child(args: argparse.Namespace) -> int:
     from app.ui.session import build_session
 
     logs.setup(debug=False, log_file=False)
+    if os.environ.get("BENCH_GUI_SWITCH_INTERVAL"):  # experiment: GIL hand-over interval
+        sys.setswitchinterval(float(os.environ["BENCH_GUI_SWITCH_INTERVAL"]))
     app = make_qapplication()
     settings = settings_mod.Settings()
     settings.camera.analysis_rate = args.rate
@@ -132,6 +134,8 @@ def child(args: argparse.Namespace) -> int:
         cpu = sum(process.cpu_times()[:2]) - float(result["cpu_start"])
         gui_cpu = _gui_thread_cpu(process) - float(result["gui_cpu_start"])
         rss = process.memory_info().rss
+        worst = max(range(len(stalls)), key=stalls.__getitem__) if stalls else 0
+        worst_at = round(worst * TICK_MS / 1000, 1)
         stalls.sort()
         out = {
             "painted_at": result.get("painted_at", 0.0),
@@ -140,6 +144,7 @@ def child(args: argparse.Namespace) -> int:
             "stall_max_ms": round(stalls[-1], 1) if stalls else None,
             "stall_p99_ms": round(stalls[int(len(stalls) * 0.99)], 1) if stalls else None,
             "ticks": len(stalls),
+            "worst_stall_near_s": worst_at,
             "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
             "gui_thread_cpu_percent": round(100 * gui_cpu / wall, 1),
             "rss_mb": round(rss / 2**20, 1),

@@ -93,6 +93,22 @@ class MoodTimeline(QWidget):
         self.span = max(MIN_SPAN_S, min(TIMELINE_SECONDS, 60.0 * math.ceil(seen / 60.0)))
         self.update()
 
+    def _segments(self) -> list[tuple[str | None, float, float, float]]:
+        """Runs of the same mood: (mood, start, end, mean confidence)."""
+        runs: list[tuple[str | None, float, float, float]] = []
+        weights: list[int] = []
+        for i, point in enumerate(self._points):
+            end = self._points[i + 1].time if i + 1 < len(self._points) else self._now
+            if runs and runs[-1][0] == point.mood:
+                mood, t0, _t1, conf = runs[-1]
+                n = weights[-1]
+                runs[-1] = (mood, t0, end, (conf * n + point.confidence) / (n + 1))
+                weights[-1] = n + 1
+            else:
+                runs.append((point.mood, point.time, end, point.confidence))
+                weights.append(1)
+        return runs
+
     @property
     def points(self) -> list[TimelinePoint]:
         return list(self._points)
@@ -109,16 +125,17 @@ class MoodTimeline(QWidget):
         painter.drawRoundedRect(strip, 5, 5)
         start = self._now - self.span
         px = strip.width() / self.span
-        for i, point in enumerate(self._points):
-            end = self._points[i + 1].time if i + 1 < len(self._points) else self._now
-            if end < start or point.mood is None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for mood, t0, t1, confidence in self._segments():
+            if t1 < start or mood is None:
                 continue
-            x0 = strip.x() + (max(point.time, start) - start) * px
-            x1 = strip.x() + (end - start) * px
-            color = theme.mood_color(point.mood)
-            color.setAlphaF(0.35 + 0.65 * max(0.0, min(1.0, point.confidence)))
+            x0 = round(strip.x() + (max(t0, start) - start) * px)
+            x1 = round(strip.x() + (t1 - start) * px)
+            color = theme.mood_color(mood)
+            color.setAlphaF(0.35 + 0.65 * max(0.0, min(1.0, confidence)))
             painter.setBrush(color)
-            painter.drawRect(QRectF(x0, strip.y() + 3, max(1.0, x1 - x0 + 0.5), strip.height() - 6))
+            painter.drawRect(QRectF(x0, strip.y() + 3, max(1, x1 - x0), strip.height() - 6))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QColor(theme.TEXT_DIM))
         minutes = int(self.span // 60)
         painter.drawText(

@@ -474,9 +474,15 @@ def build_session(
     from app.music.player import Player
 
     if output is None:
-        from app.music.audio import PygameOutput
+        from app.music.audio import AudioDeviceError, PygameOutput
 
         output = PygameOutput()
+        try:
+            # Open the device now, before the window shows, not on the first track inside the
+            # running event loop (it takes ~0.2 s).
+            output.open()
+        except AudioDeviceError as exc:
+            log.warning("%s The player will say so when it tries to play.", exc)
 
     def make_library(current: Settings) -> Any:
         library = default_library(current.music.playlist_folders)
