@@ -104,14 +104,19 @@ def test_text_output_and_duration(
     assert "summary:" in out and "time per frame: read" in out
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_cleanly_with_a_summary(
-    tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+    signum: int,
+    tmp_path: Path,
+    fake_model: BrightnessAnalyzer,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     folder = write_folder(tmp_path / "faces", [HAPPY, SAD])  # loops until interrupted
+    handler_before = signal.getsignal(signal.SIGTERM)
 
     def press_ctrl_c() -> None:
         if fake_model.first.wait(10.0):
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
@@ -123,6 +128,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
     assert events[-1]["analyses"] >= 1
     capture_threads = [t for t in threading.enumerate() if t.name.startswith("capture-")]
     assert capture_threads == []
+    assert signal.getsignal(signal.SIGTERM) is handler_before  # put back as it was
 
 
 def test_default_source_is_the_camera_in_the_settings(
