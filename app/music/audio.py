@@ -85,6 +85,9 @@ class PygameOutput:
         if self._ready:
             return self._pygame.mixer
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on stdout
+        # SDL otherwise installs its own SIGINT/SIGTERM handlers and swallows them, so
+        # `systemctl stop` or Ctrl+C would not reach the app once the mixer is open.
+        os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
         try:
             import pygame
         except ImportError as exc:  # pragma: no cover - pygame is a dependency
