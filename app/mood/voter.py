@@ -244,9 +244,10 @@ class MoodVoter:
         return min(1.0, self._faces * self._interval() / self.config.window_s)
 
     def _recent_leader(self, now: float) -> str | None:
-        """The expression with the most weight in the last ``dwell_s`` seconds of readings."""
+        """The expression with the most weight in the last ``dwell_s`` seconds of readings (or
+        the last two readings' worth of time, when readings come slower than that)."""
         sums = [0.0] * len(EXPRESSIONS)
-        start = now - max(self.config.dwell_s, 1e-9)
+        start = now - max(self.config.dwell_s, 2.0 * self._interval(), 1e-9)
         for vote in reversed(self._votes):
             if vote.time <= start:
                 break

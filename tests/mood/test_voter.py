@@ -279,3 +279,19 @@ def test_long_run_has_no_float_drift() -> None:
         s.feed(1.5, "happy" if i % 2 else "sad", 0.9, noise=0.5)
     s.feed(2.5, None)
     assert s.voter.distribution == dict.fromkeys(EXPRESSIONS, 0.0)
+
+
+@pytest.mark.parametrize("rate", [1.0, 1.5, 3.0])
+def test_slow_readings_with_ui_ticks_between_still_adopt_a_mood(rate: float) -> None:
+    """The UI ticks every 250 ms; a slow machine may analyse only a frame or two a second."""
+    voter = MoodVoter()
+    t, tick, changes = 0.0, 0.0, []
+    while t < 8.0:
+        while tick < t:
+            if (change := voter.tick(tick)) is not None:
+                changes.append(change)
+            tick += 0.25
+        if (change := voter.update(Reading(t, FACE, probs("sad", 0.7)))) is not None:
+            changes.append(change)
+        t += 1.0 / rate
+    assert [c.current for c in changes] == ["sad"]
