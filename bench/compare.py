@@ -504,6 +504,30 @@ def deepface_status() -> str:
     )
 
 
+SECTION = "## Side by side with fer"
+BEGIN, END = "<!-- bench/compare.py --write: begin -->", "<!-- bench/compare.py --write: end -->"
+
+
+def write_section(doc: Path, table: str, command: str) -> None:
+    """Put ``table`` between the markers of the "Side by side with fer" section of ``doc``.
+
+    Only the text between the markers is replaced, so the hand-written analysis around it
+    stays; the section (with markers) is appended when it is missing. Other sections are left
+    exactly as they are.
+    """
+    generated = f"{BEGIN}\nCommand: `{command}`\n\n{table}{END}\n"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + generated.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{generated}"
+    partial = doc.with_suffix(".md.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(doc)
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -535,6 +559,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=("all", "app"),
         default="all",
         help="our variants: all that can run (default), or only the analyzer the app builds",
+    )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="also put the table in the 'Side by side with fer' section of docs/BENCHMARKS.md",
     )
     parser.add_argument("--bench-python", type=Path, default=DEFAULT_BENCH_PYTHON)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
@@ -614,6 +643,11 @@ def main(argv: list[str] | None = None) -> int:
     raw = {**report, "runs": {key: side.runs for key, side in sides.items()}}
     (args.out_dir / "compare.json").write_text(json.dumps(raw), encoding="utf-8")
     print(f"wrote {args.out_dir / 'compare.md'} and compare.json", file=sys.stderr)
+    if args.write:
+        shown = " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write")
+        command = "make bench" + (f' BENCH_ARGS="{shown}"' if shown else "")
+        write_section(ROOT / "docs" / "BENCHMARKS.md", table, command)
+        print("updated docs/BENCHMARKS.md (Side by side with fer)", file=sys.stderr)
     return 0
 
 
