@@ -123,6 +123,7 @@ class MoodVoter:
         self._weight = 0.0
         self._faces = 0
         self._now: float | None = None
+        self._last_reading: float | None = None
         self._mood: str | None = None
         self._challenger: str | None = None
         self._challenger_since = 0.0
@@ -171,11 +172,16 @@ class MoodVoter:
     # -- time passing ----------------------------------------------------------------------------
 
     def update(self, reading: Reading) -> MoodChange | None:
-        """Add one reading (at ``reading.time``) and return the change it caused, if any."""
+        """Add one reading (at ``reading.time``) and return the change it caused, if any.
+
+        A reading captured before the last ``tick(now)`` still counts (it was in flight while the
+        UI ticked); only a reading older than the previous *reading* is ignored.
+        """
         now = reading.time
-        if self._now is not None and now < self._now:
-            log.debug("reading at %.3f is older than %.3f; ignored", now, self._now)
+        if self._last_reading is not None and now < self._last_reading:
+            log.debug("reading at %.3f is older than %.3f; ignored", now, self._last_reading)
             return None
+        self._last_reading = now
         if self._first_time is None:
             self._first_time = now
         if reading.has_face and reading.probabilities:
@@ -191,7 +197,7 @@ class MoodVoter:
             self._sums[i] += value
         if vote.has_face:
             self._faces += 1
-        return self._advance(now)
+        return self._advance(now if self._now is None else max(now, self._now))
 
     def tick(self, now: float) -> MoodChange | None:
         """Let time pass to ``now`` without a reading (old votes leave the window)."""

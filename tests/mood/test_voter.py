@@ -295,3 +295,16 @@ def test_slow_readings_with_ui_ticks_between_still_adopt_a_mood(rate: float) -> 
             changes.append(change)
         t += 1.0 / rate
     assert [c.current for c in changes] == ["sad"]
+
+
+def test_readings_in_flight_during_a_tick_still_count() -> None:
+    """The UI ticks with its own clock; a reading captured just before the tick arrives after."""
+    voter = MoodVoter()
+    t, changes = 0.0, list[MoodChange | None]()
+    for _ in range(40):
+        # The tick runs ahead of the reading that is being analysed.
+        changes.append(voter.tick(t + 0.08))
+        changes.append(voter.update(Reading(t, FACE, probs("happy", 0.8))))
+        t += 0.1
+    assert [c.current for c in changes if c is not None] == ["happy"]
+    assert voter.distribution["happy"] > 0.5
