@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -421,7 +422,8 @@ class CaptureWorker:
         self._holder = LatestFrame()
         self._lock = threading.Lock()
         self._state = CaptureState.STARTING
-        self._states: list[CaptureState] = [CaptureState.STARTING]
+        # The last states (bounded: a flaky camera in a kiosk reconnects for weeks).
+        self._states: deque[CaptureState] = deque([CaptureState.STARTING], maxlen=64)
         self.message = ""
         self.source_name = ""
         self._grab_done = threading.Event()
@@ -443,7 +445,7 @@ class CaptureWorker:
 
     @property
     def states(self) -> list[CaptureState]:
-        """Every state so far, in order (for logs and tests)."""
+        """The states so far (the last 64), in order (for logs and tests)."""
         with self._lock:
             return list(self._states)
 
