@@ -170,6 +170,15 @@ def _schedule_screenshot(window: QWidget, done: Callable[[], object]) -> None:
     QTimer.singleShot(int(delay * 1000), grab)
 
 
+def window_state(window: QWidget) -> str:
+    """ "fullscreen", "maximized" or "" (normal), as kept in ``settings.window.state``."""
+    if window.isFullScreen():
+        return "fullscreen"
+    if window.isMaximized():
+        return "maximized"
+    return ""
+
+
 @dataclass
 class Running:
     """What ``start`` built: shown, with the session starting on the next event-loop turn."""
@@ -188,7 +197,9 @@ class Running:
             return
         self.stopped = True
         if self.main is not None:
-            self.session.settings.window.geometry = self.main.encoded_geometry()
+            window = self.session.settings.window
+            window.geometry = self.main.encoded_geometry()
+            window.state = window_state(self.main)
         self.session.remember_state()
         self.session.stop(timeout=1.0)
         self.session.save_settings()
@@ -243,8 +254,10 @@ def start(args: Any) -> Running:
         reporter.reported.connect(main.show_notice)
         if not main.restore_geometry(settings.window.geometry):
             main.resize(1180, 760)
-        if kiosk:
+        if kiosk or settings.window.state == "fullscreen":
             main.showFullScreen()
+        elif settings.window.state == "maximized":
+            main.showMaximized()
         else:
             main.show()
         for problem in loaded.problems:

@@ -164,6 +164,7 @@ class Session(QObject):
         self.latency_s: float | None = None
         self._face_present: bool | None = None
         self._running = False
+        self._tick_error: str | None = None
 
         self._bridge = _WorkerBridge(self)
         self._bridge.reading.connect(self._on_reading)
@@ -346,8 +347,14 @@ class Session(QObject):
             self._check_face()
         try:
             self.controller.tick(now)
-        except Exception:
-            log.exception("controller tick failed")
+        except Exception as exc:
+            # Once per distinct failure: a dead mixer must not fill the log four times a second.
+            if str(exc) != self._tick_error:
+                self._tick_error = str(exc)
+                log.exception("controller tick failed")
+                self.notice.emit(f"The player has a problem: {exc}")
+        else:
+            self._tick_error = None
         while self._reading_times and now - self._reading_times[0] > RATE_WINDOW_S:
             self._reading_times.popleft()
         self._record_timeline(now)

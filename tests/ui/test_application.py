@@ -149,3 +149,50 @@ def test_kiosk_reporter_never_opens_a_dialog(qtbot) -> None:
         reporter.handle(type(exc), exc, exc.__traceback__)
     new = [w for w in QApplication.topLevelWidgets() if id(w) not in before]
     assert not [w for w in new if isinstance(w, QMessageBox)]
+
+
+def test_full_screen_is_remembered(started, tmp_path) -> None:
+    path = tmp_path / "settings.toml"
+    first = started(_args(path))
+    first.window.showFullScreen()
+    first.close()
+    assert settings_mod.load(path).settings.window.state == "fullscreen"
+    second = started(_args(path))
+    assert second.window.isFullScreen()
+
+
+def test_settings_dialog_from_the_menu_saves_and_applies(started, qtbot, tmp_path) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.ui.settings_dialog import SettingsDialog
+
+    path = tmp_path / "settings.toml"
+    running = started(_args(path))
+    seen: list[SettingsDialog] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SettingsDialog)
+        seen.append(dialog)
+        dialog.fade_s.setValue(4.5)
+        dialog.window_s.setValue(8.0)
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(200, answer)
+    running.main.actions_by_name["settings"].trigger()  # returns when the dialog closed
+    assert seen
+    assert running.session.settings.music.fade_s == 4.5
+    assert running.session.voter.config.window_s == 8.0  # applied to the running session
+    assert settings_mod.load(path).settings.music.fade_s == 4.5  # and saved
+
+
+def test_about_dialog_shows_the_model_card_and_the_music(qtbot) -> None:
+    from app.ui.about_dialog import AboutDialog
+
+    dialog = AboutDialog()
+    qtbot.addWidget(dialog)
+    model = dialog.model_view.toPlainText()
+    assert "Licence" in model and "MIT" in model
+    assert "Source" in model and "https://" in model
+    assert dialog.music_view.toPlainText().strip()
