@@ -69,6 +69,9 @@ def _spin(key: str, decimals: int = 1, step: float = 0.1, suffix: str = "") -> Q
     if suffix:
         spin.setSuffix(suffix)
     spin.setObjectName(key)
+    spin.setMinimumWidth(140)
+    spin.setMaximumWidth(170)
+    spin.setToolTip(f"{low:g} to {high:g}")
     return spin
 
 

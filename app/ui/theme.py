@@ -96,6 +96,17 @@ QComboBox, QLineEdit, QSpinBox, QDoubleSpinBox {{
 }}
 QComboBox:hover, QLineEdit:hover, QSpinBox:hover, QDoubleSpinBox:hover {{ border-color: {ACCENT}; }}
 QComboBox::drop-down {{ border: none; width: 22px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
+    border: none; background: transparent; width: 16px;
+}}
+QAbstractSpinBox::up-arrow {{
+    width: 0; height: 0; border-left: 4px solid transparent; border-right: 4px solid transparent;
+    border-bottom: 5px solid {TEXT_DIM};
+}}
+QAbstractSpinBox::down-arrow {{
+    width: 0; height: 0; border-left: 4px solid transparent; border-right: 4px solid transparent;
+    border-top: 5px solid {TEXT_DIM};
+}}
 QComboBox QAbstractItemView {{
     background: {SURFACE_HIGH}; border: 1px solid {BORDER}; selection-background-color: {ACCENT};
     outline: none;
