@@ -508,3 +508,34 @@ def test_real_video_through_the_real_analyzer_votes_happy_while_the_face_is_ther
     assert sorted(p.name for p in tmp_path.iterdir()) == ["astronaut.mp4"]
     for folder in (paths.data_dir(), paths.config_dir(), paths.log_dir()):
         assert not folder.exists() or not any(folder.rglob("*"))
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not REAL_PARTS, reason="app/vision/analyzer.py or the bundled model missing")
+def test_soak_a_minute_of_looping_video_keeps_memory_and_threads_flat(tmp_path: Path) -> None:
+    import psutil
+
+    from app.vision.analyzer import build_analyzer
+    from tests.media import make_video
+
+    clip = make_video(tmp_path / "loop.mp4", "F" * 20 + "N" * 10, fps=30.0)
+    voter = MoodVoter()
+    worker = CaptureWorker(
+        lambda: open_source(str(clip), loop=True),
+        build_analyzer(),
+        on_reading=voter.update,
+    )
+    process = psutil.Process()
+    worker.start()
+    threads = threading.active_count()
+    time.sleep(10.0)  # warm up (this is a soak test: it runs for its length, it asserts no time)
+    rss = process.memory_info().rss
+    time.sleep(50.0)
+    grown = process.memory_info().rss - rss
+    assert threading.active_count() == threads
+    assert worker.stop() is True
+    stats = worker.stats
+    assert stats.analyses > 100 and stats.reconnects == 0
+    assert grown < 20 * 1024 * 1024, f"memory grew by {grown / 1e6:.1f} MB in 50 s"
+    assert voter.mood == "happy"
