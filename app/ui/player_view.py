@@ -69,6 +69,7 @@ def _tool_button(name: str, tip: str, size: int = 22, checkable: bool = False) -
     button.setIcon(icons.icon(name, theme.TEXT, theme.ACCENT))
     button.setIconSize(QSize(size, size))
     button.setToolTip(tip)
+    button.setAccessibleName(tip.split(" (")[0])
     button.setCheckable(checkable)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     button.setAutoRaise(True)
