@@ -155,6 +155,16 @@ def test_bad_arguments_are_one_sentence(
     assert "--rate 0 is out of range" in capfd.readouterr().err
 
 
+def scene_video(path: Path, pattern: str, fps: float) -> Path:
+    """A 640x480 webcam-like clip: frame i shows the astronaut in front of a brick wall if
+    ``pattern[i] == "F"``, else the empty wall (the listener left)."""
+    from tests.media import background, face_on_background, write_video
+
+    face, _ = face_on_background("brick", face_width=140)
+    empty = background("brick")
+    return write_video(path, [face if c == "F" else empty for c in pattern], fps)
+
+
 # -- with the real model ------------------------------------------------------------------------
 
 REAL_PARTS = (
@@ -168,9 +178,7 @@ REAL_PARTS = (
 def test_watch_a_real_face_video_reports_happy(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.media import make_video
-
-    clip = make_video(tmp_path / "clip.mp4", "N" * 5 + "F" * 35, fps=10.0)
+    clip = scene_video(tmp_path / "clip.mp4", "N" * 5 + "F" * 35, fps=10.0)
     code = cli.main(["watch", "--source", str(clip), "--duration", "15", "--json", "--no-loop"])
     assert code == 0
     events = json_lines(capfd.readouterr().out)

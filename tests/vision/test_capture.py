@@ -463,6 +463,16 @@ def test_a_broken_analyzer_fails_the_worker_with_a_message() -> None:
     assert "analysis keeps failing" in worker.message
 
 
+def scene_video(path: Path, pattern: str, fps: float) -> Path:
+    """A 640x480 webcam-like clip: frame i shows the astronaut in front of a brick wall if
+    ``pattern[i] == "F"``, else the empty wall (the listener left)."""
+    from tests.media import background, face_on_background, write_video
+
+    face, _ = face_on_background("brick", face_width=140)
+    empty = background("brick")
+    return write_video(path, [face if c == "F" else empty for c in pattern], fps)
+
+
 # -- end to end with the real model ---------------------------------------------------------------
 
 REAL_PARTS = (
@@ -477,11 +487,10 @@ def test_real_video_through_the_real_analyzer_votes_happy_while_the_face_is_ther
     tmp_path: Path,
 ) -> None:
     from app.vision.analyzer import build_analyzer
-    from tests.media import make_video
 
     fps = 10.0
     pattern = "N" * 5 + "F" * 30 + "N" * 5
-    clip = make_video(tmp_path / "astronaut.mp4", pattern, fps=fps)
+    clip = scene_video(tmp_path / "astronaut.mp4", pattern, fps=fps)
     voter = MoodVoter()
     seen: list[tuple[int, bool, str | None]] = []
 
@@ -517,9 +526,8 @@ def test_soak_a_minute_of_looping_video_keeps_memory_and_threads_flat(tmp_path: 
     import psutil
 
     from app.vision.analyzer import build_analyzer
-    from tests.media import make_video
 
-    clip = make_video(tmp_path / "loop.mp4", "F" * 20 + "N" * 10, fps=30.0)
+    clip = scene_video(tmp_path / "loop.mp4", "F" * 20 + "N" * 10, fps=30.0)
     voter = MoodVoter()
     worker = CaptureWorker(
         lambda: open_source(str(clip), loop=True),
