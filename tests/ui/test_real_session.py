@@ -10,13 +10,14 @@ from app.music.audio import FakeOutput
 from app.settings import Settings
 from app.ui.main_window import MainWindow
 from app.ui.session import CameraStatus, build_session
-from tests.media import make_video
+from tests.media import face_on_background, write_video
 from tests.ui.conftest import make_playlists
 
 
 @pytest.mark.slow
 def test_a_smile_on_video_plays_the_upbeat_playlist(qtbot, tmp_path) -> None:
-    video = make_video(tmp_path / "smile.mp4", pattern="F" * 40, fps=10.0)
+    frame, _box = face_on_background("brick", face_width=160)
+    video = write_video(tmp_path / "smile.mp4", [frame] * 40, fps=10.0)
     settings = Settings()
     settings.camera.analysis_rate = 10.0
     session = build_session(
