@@ -43,6 +43,7 @@ PREVIEW_INTERVAL_MS = 66  # 15 fps at most; only repainted when a new frame arri
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 0.05
 REPEAT_CYCLE = ("all", "one", "off")
+NO_PLAYLISTS = "No playlists found: add a folder of music in Settings → Music (Ctrl+,)."
 
 
 def _name(value: Any) -> str:
@@ -261,9 +262,11 @@ class MainWindow(QMainWindow):
 
     def _start_something(self) -> None:
         names = list(self.controller.playlist_names())
-        if self.controller.playlist_name:
-            self.controller.select(self.controller.playlist_name)
-        elif names:
+        if not names:
+            self.show_notice(NO_PLAYLISTS)
+        elif _name(self.controller.mode) == "auto":
+            self.controller.set_auto()
+        else:
             self.controller.select(names[0])
 
     def next_track(self) -> None:
@@ -383,9 +386,11 @@ class MainWindow(QMainWindow):
         playlist = player.playlist
         auto = _name(controller.mode) == "auto"
         name = controller.playlist_name or (playlist.name if playlist is not None else None)
-        self.now_playing.set_track(
-            getattr(track, "title", None), getattr(track, "artist", None), name
-        )
+        title = getattr(track, "title", None)
+        self.now_playing.set_track(title, getattr(track, "artist", None), name)
+        window_title = f"{title} — {APP_NAME}" if title else APP_NAME
+        if self.windowTitle() != window_title:
+            self.setWindowTitle(window_title)
         camera_on = session.camera_state in CameraStatus.ACTIVE
         mood = controller.mood if auto and camera_on else None
         if auto and not camera_on:
@@ -423,6 +428,8 @@ class MainWindow(QMainWindow):
 
     def _playlist_summary(self, playlist: Any, auto: bool, camera_on: bool) -> str:
         if playlist is None:
+            if not self.controller.playlist_names():
+                return NO_PLAYLISTS
             return "No playlist yet: press Play, or choose one above."
         tracks = list(playlist.tracks)
         total = sum(float(getattr(t, "duration", 0.0) or 0.0) for t in tracks)

@@ -68,6 +68,12 @@ class _WorkerBridge(QObject):
     analyzer_failed = Signal(str)
 
 
+def _camera_key(settings: Settings) -> tuple[Any, ...]:
+    """What restarts the camera worker when it changes (the preview's visibility does not)."""
+    c = settings.camera
+    return (c.enabled, c.source, c.analysis_rate, c.loop_video, settings.model)
+
+
 def _state_name(state: Any) -> str:
     name = getattr(state, "name", None) or str(state)
     return str(name).lower()
@@ -418,7 +424,7 @@ class Session(QObject):
         apply = getattr(self.controller, "apply_settings", None)
         if apply is not None:
             apply()  # volume, mute, repeat, shuffle from the new settings
-        if (new.camera, new.model) != (old.camera, old.model):
+        if _camera_key(new) != _camera_key(old):
             if new.model != old.model:
                 self._analyzer = None
             source = new.camera.source if new.camera.enabled else None

@@ -173,3 +173,27 @@ def test_playlist_summary_explains_why_this_playlist(rig: Rig) -> None:
     assert "Happy → Upbeat (lift strategy)" in info
     rig.window.playlist_bar.choose(rig.window.playlist_bar.combo.findData("calm"))
     assert "your choice" in rig.window.playlist_info.text()
+
+
+def test_no_playlists_says_what_to_do(make_rig) -> None:
+    rig = make_rig(source=None)
+    rig.controller.set_library({})
+    rig.start()
+    assert "No playlists found" in rig.window.playlist_info.text()
+    rig.qtbot.mouseClick(rig.window.transport.play_button, Qt.MouseButton.LeftButton)
+    assert "Settings → Music" in rig.window.statusBar().currentMessage()
+
+
+def test_window_title_names_the_track(rig: Rig) -> None:
+    assert rig.window.windowTitle() == f"{rig.player.current.title} — MoodPlayer"
+
+
+def test_hiding_the_preview_does_not_restart_the_camera(rig: Rig) -> None:
+    import copy
+
+    worker = rig.worker
+    new = copy.deepcopy(rig.settings)
+    new.camera.preview_visible = False
+    rig.session.apply_settings(new)
+    assert rig.session.worker is worker and not worker.stopped
+    assert not rig.window.camera_panel.preview_visible
