@@ -45,7 +45,9 @@ class PreviewView(QWidget):
         self._hidden = False
         self._message = ""
         self.setMinimumSize(240, 170)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+        # It paints every pixel itself (corners in the card's colour), so Qt need not repaint the
+        # styled card behind it 15 times a second.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     # what the panel tells it
     def set_frame(self, frame: np.ndarray | None) -> None:
@@ -88,6 +90,7 @@ class PreviewView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         area = QRectF(self.rect())
+        painter.fillRect(area, QColor(theme.SURFACE))
         clip = QPainterPath()
         clip.addRoundedRect(area, 10, 10)
         painter.setClipPath(clip)
