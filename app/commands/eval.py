@@ -34,6 +34,7 @@ import numpy as np
 from app.commands.analyze import add_detector_argument, make_analyzer, read_image
 from app.errors import ExitStatus, UserError
 from app.vision.analyzer import Analyzer
+from app.vision.capture import IMAGE_SUFFIXES
 from app.vision.reading import EXPRESSIONS
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,12 @@ def read_labels(path: Path) -> tuple[list[tuple[str, str]], int]:
         name, label = row[0].strip(), row[1].strip()
         expression = _expression(label)
         if expression is None:
-            if number == 0 and (name.lower() in HEADER_WORDS or label.lower() in HEADER_WORDS):
-                continue  # the header
+            if number == 0 and (
+                name.lower() in HEADER_WORDS
+                or label.lower() in HEADER_WORDS
+                or Path(name).suffix.lower() not in IMAGE_SUFFIXES
+            ):
+                continue  # a header row: its first cell is no image file name
             skipped[f"label {label!r}"] += 1
             continue
         rows.append((name, expression))

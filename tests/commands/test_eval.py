@@ -209,6 +209,11 @@ def test_read_labels_header_blank_lines_and_synonyms(tmp_path: Path) -> None:
     rows, skipped = eval_command.read_labels(path)
     assert rows == [("a.png", "happy"), ("b.png", "sad")]
     assert skipped == 2
+    # any first row whose first cell is no image name is a header, not a skipped row
+    rows, skipped = eval_command.read_labels(_csv(tmp_path, "image_path,class\nx.jpg,fear\n"))
+    assert rows == [("x.jpg", "fear")] and skipped == 0
+    rows, skipped = eval_command.read_labels(_csv(tmp_path, "x.jpg,contempt\ny.jpg,fear\n"))
+    assert rows == [("y.jpg", "fear")] and skipped == 1
 
 
 @pytest.mark.skipif(not BUNDLED.exists(), reason="bundled model not built yet")
