@@ -44,7 +44,7 @@ class PreviewView(QWidget):
         self._reading: Reading | None = None
         self._hidden = False
         self._message = ""
-        self.setMinimumSize(240, 170)
+        self.setMinimumSize(240, 130)
         # It paints every pixel itself (corners in the card's colour), so Qt need not repaint the
         # styled card behind it 15 times a second.
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -59,7 +59,8 @@ class PreviewView(QWidget):
             height, width = frame.shape[:2]
             self._frame_size = (width, height)
             ratio = self.devicePixelRatioF()
-            scale = min(self.width() * ratio / width, self.height() * ratio / height, 1.0)
+            # Fill the panel like a video call tile (cover: crop the overflow, no black bars).
+            scale = min(max(self.width() * ratio / width, self.height() * ratio / height), 1.0)
             if scale < 0.98:
                 size = (max(1, round(width * scale)), max(1, round(height * scale)))
                 frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
@@ -105,7 +106,7 @@ class PreviewView(QWidget):
         assert self._image is not None
         assert self._frame_size is not None
         iw, ih = self._frame_size
-        scale = min(area.width() / iw, area.height() / ih)
+        scale = max(area.width() / iw, area.height() / ih)
         w, h = iw * scale, ih * scale
         target = QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
         shown = self._image.deviceIndependentSize()
@@ -135,7 +136,7 @@ class PreviewView(QWidget):
             painter.setFont(font)
             metrics = painter.fontMetrics()
             lw = metrics.horizontalAdvance(label) + 14
-            tag = QRectF(rect.x(), max(target.y(), rect.y() - 24), lw, 20)
+            tag = QRectF(rect.x(), max(area.y() + 4, rect.y() - 24), lw, 20)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
             painter.drawRoundedRect(tag, 6, 6)

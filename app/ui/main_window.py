@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self._last_reading: Reading | None = None
         self._last_error: str | None = None
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(900, 600)
+        self.setMinimumSize(900, 640)
         self._setup_ui()
         self._setup_actions()
         self._connect()
@@ -91,8 +91,8 @@ class MainWindow(QMainWindow):
         left.setSpacing(16)
         self.camera_panel = CameraPanel()
         self.mood_panel = MoodPanel()
-        left.addWidget(self.camera_panel, 5)
-        left.addWidget(self.mood_panel, 4)
+        left.addWidget(self.camera_panel, 1)  # the preview takes what the mood panel leaves
+        left.addWidget(self.mood_panel, 0)
         left_box = QWidget()
         left_box.setLayout(left)
         left_box.setFixedWidth(380)

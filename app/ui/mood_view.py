@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui import theme
 from app.ui.session import TIMELINE_SECONDS, TimelinePoint
@@ -17,7 +17,7 @@ from app.vision.reading import EXPRESSIONS
 class ExpressionBars(QWidget):
     """Seven horizontal bars, one per expression, painted."""
 
-    ROW = 22
+    ROW = 20
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -182,6 +182,7 @@ class MoodPanel(QFrame):
         layout.addWidget(self.bars)
         self.timeline = MoodTimeline()
         layout.addWidget(self.timeline)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
     def set_mood(self, mood: str | None, confidence: float, face: bool, camera: bool) -> None:
         if mood is not None:
