@@ -44,6 +44,8 @@ class PreviewView(QWidget):
         self._reading: Reading | None = None
         self._hidden = False
         self._message = ""
+        # A webcam preview is shown mirrored, as people expect to see themselves.
+        self.mirrored = False
         self.setMinimumSize(240, 130)
         # It paints every pixel itself (corners in the card's colour), so Qt need not repaint the
         # styled card behind it 15 times a second.
@@ -64,6 +66,8 @@ class PreviewView(QWidget):
             if scale < 0.98:
                 size = (max(1, round(width * scale)), max(1, round(height * scale)))
                 frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+            if self.mirrored:
+                frame = cv2.flip(frame, 1)
             self._image = frame_to_image(frame)
             self._image.setDevicePixelRatio(ratio)
         self.update()
@@ -118,8 +122,9 @@ class PreviewView(QWidget):
         if reading is None or reading.box is None:
             return
         box = reading.box
+        x = iw - box.x - box.w if self.mirrored else box.x
         rect = QRectF(
-            target.x() + box.x * scale, target.y() + box.y * scale, box.w * scale, box.h * scale
+            target.x() + x * scale, target.y() + box.y * scale, box.w * scale, box.h * scale
         )
         top = reading.top(1)
         color = theme.mood_color(top[0][0] if top else None)

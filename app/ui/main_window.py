@@ -473,6 +473,7 @@ class MainWindow(QMainWindow):
         self.mood_panel.bars.set_probabilities(reading.probabilities)
 
     def _on_camera_state(self, status: str, text: str) -> None:
+        self.camera_panel.preview.mirrored = (self.session.source or "").isdigit()
         self.camera_panel.set_status(status, text)
         self._last_frame = None
         self.refresh()

@@ -197,3 +197,20 @@ def test_hiding_the_preview_does_not_restart_the_camera(rig: Rig) -> None:
     rig.session.apply_settings(new)
     assert rig.session.worker is worker and not worker.stopped
     assert not rig.window.camera_panel.preview_visible
+
+
+def test_a_webcam_preview_is_mirrored_a_video_is_not(make_rig) -> None:
+    import numpy as np
+
+    for source, mirrored in (("0", True), ("/videos/faces.mp4", False)):
+        rig = make_rig(source=source)
+        rig.start()
+        preview = rig.window.camera_panel.preview
+        assert preview.mirrored is mirrored
+        frame = np.zeros((120, 160, 3), np.uint8)
+        frame[:, :80] = 255  # left half white
+        rig.worker.frame = frame
+        preview.resize(160, 120)
+        rig.window.repaint_preview()
+        left = preview._image.pixelColor(10, 60).red()
+        assert (left == 0) is mirrored
