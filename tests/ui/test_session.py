@@ -138,3 +138,23 @@ def test_new_playlist_folders_rescan_the_library(rig: Rig) -> None:
     rig.session.apply_settings(new)
     assert rig.controller.playlist_names() == ["road trip"]
     assert rig.player.volume == 0.25
+
+
+def test_the_window_works_while_the_model_loads(make_rig) -> None:
+    rig = make_rig()
+    release = threading.Event()
+
+    def slow_model() -> str:
+        release.wait(10)
+        return "analyzer"
+
+    rig.session._analyzer_factory = slow_model
+    rig.window.show()
+    rig.session.start()
+    assert rig.session.camera_state == CameraStatus.LOADING
+    assert "Loading the expression model" in rig.window.camera_panel.preview._message
+    rig.session.poll()  # the player runs meanwhile
+    assert rig.player.state is PlayerState.PLAYING
+    release.set()
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    assert rig.worker.analyzer == "analyzer"
