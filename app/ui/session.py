@@ -11,6 +11,7 @@ The expression model is loaded on a background thread so the window paints befor
 from __future__ import annotations
 
 import collections
+import copy
 import logging
 import threading
 import time
@@ -65,7 +66,7 @@ class _WorkerBridge(QObject):
     reading = Signal(object)
     state = Signal(object)
     analyzer_ready = Signal(object)
-    analyzer_failed = Signal(str)
+    analyzer_failed = Signal(object)
 
 
 def _camera_key(settings: Settings) -> tuple[Any, ...]:
@@ -161,7 +162,6 @@ class Session(QObject):
         self.worker: Any = None
         self._analyzer: Any = None
         self._loading: threading.Thread | None = None
-        self._generation = 0
         self.camera_state = CameraStatus.OFF
         self.camera_text = camera_message(CameraStatus.OFF, "")
         self.last_reading: Reading | None = None
@@ -220,7 +220,7 @@ class Session(QObject):
         self.settings.camera.enabled = enabled
         if not self._running:
             return
-        if enabled and self.source and self.worker is None and self._loading is None:
+        if enabled and self.source and self.worker is None:
             self._start_camera()
         elif not enabled:
             self._stop_camera(1.0)
@@ -243,12 +243,13 @@ class Session(QObject):
         if self._analyzer_factory is None or self._worker_factory is None:
             self._set_camera_state(CameraStatus.OFF)
             return
-        self._generation += 1
-        generation = self._generation
+        model = copy.deepcopy(self.settings.model)
         if self._analyzer is not None:
-            self._on_analyzer_ready((generation, self._analyzer))
+            self._on_analyzer_ready((model, self._analyzer))
             return
         self._set_camera_state(CameraStatus.LOADING)
+        if self._loading is not None:
+            return  # the model on its way starts the camera when it arrives
         factory = self._analyzer_factory
         bridge = self._bridge
 
@@ -256,23 +257,30 @@ class Session(QObject):
             try:
                 analyzer = factory()
             except UserError as exc:
-                bridge.analyzer_failed.emit(str(exc))
+                bridge.analyzer_failed.emit((model, str(exc)))
                 return
             except Exception as exc:  # a broken model must not take the player down
                 log.exception("loading the expression model failed")
-                bridge.analyzer_failed.emit(f"The expression model could not be loaded ({exc}).")
+                bridge.analyzer_failed.emit(
+                    (model, f"The expression model could not be loaded ({exc}).")
+                )
                 return
-            bridge.analyzer_ready.emit((generation, analyzer))
+            bridge.analyzer_ready.emit((model, analyzer))
 
         self._loading = threading.Thread(target=load, name="model-loader", daemon=True)
         self._loading.start()
 
     @Slot(object)
-    def _on_analyzer_ready(self, payload: tuple[int, Any]) -> None:
-        generation, analyzer = payload
+    def _on_analyzer_ready(self, payload: tuple[Any, Any]) -> None:
+        model, analyzer = payload
         self._loading = None
+        if model != self.settings.model:
+            # The model was changed while this one loaded: load the one now chosen.
+            if self._running and self.camera_wanted and self.worker is None:
+                self._start_camera()
+            return
         self._analyzer = analyzer
-        if generation != self._generation or not self._running or not self.camera_wanted:
+        if not self._running or not self.camera_wanted or self.worker is not None:
             return
         assert self._worker_factory is not None
         bridge = self._bridge
@@ -286,15 +294,21 @@ class Session(QObject):
         if self.camera_state == CameraStatus.LOADING:
             self._set_camera_state(CameraStatus.STARTING)
 
-    @Slot(str)
-    def _on_analyzer_failed(self, message: str) -> None:
+    @Slot(object)
+    def _on_analyzer_failed(self, payload: tuple[Any, str]) -> None:
+        model, message = payload
         self._loading = None
+        if model != self.settings.model:
+            if self._running and self.camera_wanted and self.worker is None:
+                self._start_camera()
+            return
+        if not self._running or not self.camera_wanted:
+            return
         self._set_camera_state(
             CameraStatus.FAILED, f"{message} The music keeps playing; choose a model in Settings."
         )
 
     def _stop_camera(self, timeout: float) -> None:
-        self._generation += 1
         worker, self.worker = self.worker, None
         if worker is not None:
             try:

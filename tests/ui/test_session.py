@@ -158,3 +158,47 @@ def test_the_window_works_while_the_model_loads(make_rig) -> None:
     release.set()
     rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
     assert rig.worker.analyzer == "analyzer"
+
+
+def test_camera_off_and_on_while_the_model_loads(make_rig) -> None:
+    rig = make_rig()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow_model() -> str:
+        calls.append(1)
+        release.wait(10)
+        return "analyzer"
+
+    rig.session._analyzer_factory = slow_model
+    rig.session.start()
+    rig.session.set_camera_enabled(False)
+    rig.session.set_camera_enabled(True)
+    release.set()
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    assert len(calls) == 1  # one load served both
+
+
+def test_a_model_changed_while_loading_is_not_used(make_rig) -> None:
+    rig = make_rig()
+    release = threading.Event()
+    built: list[str] = []
+
+    def model() -> str:
+        if not built:  # the first load: the model chosen before the change
+            release.wait(10)
+            built.append("stale")
+            return "stale"
+        built.append(rig.session.settings.model.backend)
+        return built[-1]
+
+    rig.session._analyzer_factory = model
+    rig.session.start()
+    new = copy.deepcopy(rig.settings)
+    new.model.backend = "onnx"
+    new.model.onnx_path = "/models/mine.onnx"
+    rig.session.apply_settings(new)
+    release.set()
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    assert rig.worker.analyzer == "onnx"
+    assert built == ["stale", "onnx"]
