@@ -248,6 +248,11 @@ def parse_m3u(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _number(text: str) -> bool:
+    """A small plain number: ASCII digits only (``"²".isdigit()`` is True but ``int`` fails)."""
+    return text.isascii() and text.isdigit() and len(text) < 7
+
+
 def parse_pls(text: str) -> list[tuple[str, str]]:
     """``(entry, title)`` pairs from PLS text (``FileN=``, ``TitleN=``), in the order of N."""
     files: dict[int, str] = {}
@@ -261,11 +266,11 @@ def parse_pls(text: str) -> list[tuple[str, str]]:
         key = key.strip().lower()
         value = value.strip()
         if key == "numberofentries":
-            declared = int(value) if value.isdigit() and len(value) < 7 else None
+            declared = int(value) if _number(value) else None
             continue
         for prefix, store in (("file", files), ("title", titles)):
             number = key[len(prefix) :]
-            if key.startswith(prefix) and number.isdigit() and len(number) < 7:
+            if key.startswith(prefix) and _number(number):
                 if len(files) < MAX_ENTRIES or int(number) in store:
                     store[int(number)] = value
                 break
