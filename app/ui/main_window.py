@@ -422,8 +422,13 @@ class MainWindow(QMainWindow):
             self.mood_panel.bars.set_probabilities({})
         self._refresh_status()
         error = getattr(player, "error", None)
+        bar = self.statusBar()
         if error and error != self._last_error:
             self.show_notice(str(error), 15000)
+        elif error and not bar.currentMessage():
+            bar.showMessage(str(error))  # still so (e.g. no audio device): keep saying it
+        elif not error and self._last_error and bar.currentMessage() == self._last_error:
+            bar.clearMessage()  # over: no stale error left up
         self._last_error = error
 
     def _playlist_summary(self, playlist: Any, auto: bool, camera_on: bool) -> str:
