@@ -13,7 +13,8 @@ for writing (``socket.*``, ``open``, ``os.rename``/``os.replace``, ``os.mkdir``.
 Scenarios:
 
 - ``no-device``: started with an audio driver that fails; after 2.5 s records what the window
-  says, then "plugs in a device" (``SDL_AUDIODRIVER=dummy``) and records again after the retry.
+  says, lets the notice expire, records again, then "plugs in a device"
+  (``SDL_AUDIODRIVER=dummy``) and records again after the retry.
 - ``privacy``: watches the ``--source`` video for ``MOODPLAYER_CHILD_SECONDS`` (default 6 s).
 - ``shutdown-playback`` / ``shutdown-fade`` / ``shutdown-reconnect``: plays, then closes the
   window during playback, right after starting a long fade, or while the camera reconnects.
@@ -126,14 +127,19 @@ def _set_up(scenario: str) -> None:
         # the device is re-tried every DEVICE_RETRY_S (5 s); 1 s keeps the test short
         player_mod.DEVICE_RETRY_S = 1.0
 
-        def plug_in() -> None:
+        def expire() -> None:
             _record("no device")
+            _main_window().statusBar().clearMessage()  # as when the notice's time runs out
+
+        def plug_in() -> None:
+            _record("no device, later")
             os.environ["SDL_AUDIODRIVER"] = "dummy"
             REPORT["notes"]["plugged_in_at"] = time.monotonic()
 
-        _after(2.5, plug_in)
-        _after(5.0, lambda: _record("device back"))
-        _after(5.2, _close_window)
+        _after(2.5, expire)
+        _after(3.0, plug_in)
+        _after(5.5, lambda: _record("device back"))
+        _after(5.7, _close_window)
     elif scenario == "privacy":
         _after(seconds / 2, lambda: _record("watching"))
         _after(seconds, _close_window)

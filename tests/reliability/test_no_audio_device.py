@@ -25,8 +25,14 @@ def test_no_audio_device_window_runs_says_so_and_recovers(child_home: Path) -> N
     assert "audio device" in before["status_message"].lower()
     assert before["playlist"]  # the playlist is chosen and waits for the device
 
+    # still said after the first notice has expired, for as long as there is no device
+    later = run.event("no device, later")
+    assert later["player_state"] == "error"
+    assert "audio device" in later["status_message"].lower()
+
     after = run.event("device back")
     assert after["player_state"] == "playing"
+    assert "audio device" not in after["status_message"].lower()  # no stale error left up
     assert after["busy"] is True  # the mixer is really playing
     assert after["playlist"] == before["playlist"]
     assert "Traceback" not in run.stderr
