@@ -1,4 +1,5 @@
-"""Finding faces in a frame: the :class:`FaceDetector` interface and OpenCV's Haar cascade.
+"""Finding faces in a frame: the :class:`FaceDetector` interface, OpenCV's Haar cascade, and
+the optional YuNet CNN detector.
 
 The frontal-face Haar cascade that opencv ships is fast but fires on textures (coins, gravel,
 fur, a galaxy field), and sometimes on a box larger than the real face around it. We keep it fast
@@ -6,16 +7,18 @@ and make it honest:
 
 1. detect on a grey copy downscaled to :attr:`HaarFaceDetector.detect_width` pixels wide (boxes
    are scaled back to frame pixels);
-2. keep only candidates in which OpenCV's eye cascade finds at least one eye in the upper part of
+2. keep only candidates in which OpenCV's eye cascade finds at least one eye in the eye band of
    the box (checked on the full-resolution crop, resized so eyes are big enough to find); texture
    rarely has eyes;
-3. drop a box that contains another accepted box (a face does not contain a face).
+3. drop a box that contains another accepted box (a face does not contain a face);
+4. for video (``track=True``), follow the face in a small crop around where it was and search
+   the whole frame only every few frames or when the face is lost.
 
 Measured on scikit-image's astronaut pasted at 48-240 px on textured backgrounds and on images
 without faces (``bench/perception.py --quality``; numbers in docs/BENCHMARKS.md): the eye check
-removes almost every false face while keeping every real one. Global histogram equalisation made
+removed every false face while keeping every real one. Global histogram equalisation made
 the cascade miss small faces on busy backgrounds, so it is off by default (the cascade already
-normalises each window's contrast).
+normalises each window's contrast). The whole-frame search is what costs: see BENCHMARKS.md.
 """
 
 from __future__ import annotations
