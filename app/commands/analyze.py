@@ -161,13 +161,16 @@ def _emit(
             "top": r.top(1)[0][0] if r.box is not None else None,
         }
         out.write(json.dumps(record) + "\n")
+        out.flush()
         return
     if r.box is None:
         out.write(f"{label}  no face\n")
+        out.flush()
         return
     b = r.box
     scores = " ".join(f"{name} {p:.2f}" for name, p in r.top(len(r.probabilities)))
     out.write(f"{label}  face {b.x},{b.y} {b.w}x{b.h}  {scores}\n")
+    out.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,7 +179,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--every must be 1 or more.")
     if not path.exists():
         raise UserError(f"{path} does not exist.")
-    out = sys.stdout
     kind = "folder" if path.is_dir() else ("image" if path.suffix.lower() in IMAGE_SUFFIXES else "")
     first_image: np.ndarray | None = None
     if not kind:
@@ -189,28 +191,37 @@ def run(args: argparse.Namespace) -> int:
         first_image = first_image if first_image is not None else read_image(path)
         if first_image is None:
             raise UserError(f"{path} is not an image that can be read (damaged or unknown format).")
+    files = _folder_images(path) if kind == "folder" else []
 
     analyzer = make_analyzer(args.model, args.tta, track=kind == "video", detector=args.detector)
-    if kind == "image":
-        assert first_image is not None
-        reading = analyzer.analyze(first_image, 0.0, 0)
-        _emit(out, args.json, str(path), path.name, 0, None, reading)
-        return ExitStatus.OK
-    if kind == "folder":
-        unreadable = 0
-        files = _folder_images(path)
-        for index, file in enumerate(files):
-            image = read_image(file)
-            if image is None:
-                unreadable += 1
-                print(f"moodplayer: skipped {file}: not a readable image", file=sys.stderr)
-                continue
-            reading = analyzer.analyze(image, 0.0, index)
-            _emit(out, args.json, str(file), file.name, index, None, reading)
-        if unreadable == len(files):
-            raise UserError(f"None of the {len(files)} images in {path} could be read.")
-        return ExitStatus.OK
-    for index, time, frame in _video_frames(path, args.every):
-        reading = analyzer.analyze(frame, time, index)
-        _emit(out, args.json, str(path), f"frame {index}", index, time, reading)
+    try:
+        if kind == "image":
+            assert first_image is not None
+            reading = analyzer.analyze(first_image, 0.0, 0)
+            _emit(sys.stdout, args.json, str(path), path.name, 0, None, reading)
+        elif kind == "folder":
+            _analyze_folder(analyzer, path, files, args.json)
+        else:
+            for index, time, frame in _video_frames(path, args.every):
+                reading = analyzer.analyze(frame, time, index)
+                _emit(sys.stdout, args.json, str(path), f"frame {index}", index, time, reading)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return ExitStatus.OK
+
+
+def _analyze_folder(analyzer: Analyzer, folder: Path, files: list[Path], as_json: bool) -> None:
+    unreadable = 0
+    for index, file in enumerate(files):
+        image = read_image(file)
+        if image is None:
+            unreadable += 1
+            print(f"moodplayer: skipped {file}: not a readable image", file=sys.stderr)
+            continue
+        reading = analyzer.analyze(image, 0.0, index)
+        _emit(sys.stdout, as_json, str(file), file.name, index, None, reading)
+    if unreadable == len(files):
+        raise UserError(f"None of the {len(files)} images in {folder} could be read.")

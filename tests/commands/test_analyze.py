@@ -242,3 +242,22 @@ def test_yunet_detector_option(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     assert code == 0
     assert json.loads(out)["box"] is not None
     assert type(analyzers[0].detector).__name__ == "YuNetFaceDetector"
+
+
+@pytest.mark.skipif(not BUNDLED.exists(), reason="bundled model not built yet")
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    video = make_video(tmp_path / "clip.mp4", "F" * 30)
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", "analyze", str(video)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # like `| head -1`
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=60)
+    assert first.startswith(b"frame 0  face ")
+    assert code == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
