@@ -84,7 +84,7 @@ def camera_message(status: str, source: str) -> str:
     """A sentence for people about the camera."""
     return {
         CameraStatus.OFF: "Camera off — MoodPlayer is a manual player. "
-        "Turn the camera on in Settings → Camera.",
+        "Turn the camera on with View → Use the camera (Ctrl+Shift+C).",
         CameraStatus.LOADING: "Loading the expression model…",
         CameraStatus.STARTING: f"Opening {source}…",
         CameraStatus.RUNNING: f"Watching {source}",

@@ -9,6 +9,8 @@ from app.controller import ControlMode
 from app.music.player import PlayerState, RepeatMode
 from tests.ui.conftest import Rig
 
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
 
 def press(rig: Rig, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier):
     rig.window.activateWindow()
@@ -107,3 +109,12 @@ def test_camera_switch_turns_the_camera_off_and_on(rig: Rig) -> None:
     )
     rig.qtbot.waitUntil(lambda: rig.session.camera_state == "running", timeout=5000)
     assert rig.window.actions_by_name["camera"].isChecked()
+
+
+def test_no_camera_start_can_turn_the_camera_on(make_rig) -> None:
+    rig = make_rig(source=None)
+    rig.start()
+    assert "Ctrl+Shift+C" in rig.session.camera_text
+    press(rig, Qt.Key.Key_C, CTRL_SHIFT)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == "running", timeout=5000)
+    assert rig.session.source == rig.settings.camera.source
