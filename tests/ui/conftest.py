@@ -104,6 +104,8 @@ class Rig:
         self.window.resize(1180, 760)
         self.window.show()
         self.qtbot.waitExposed(self.window)
+        self.window.activateWindow()  # shortcuts go to the active window
+        self.qtbot.waitUntil(self.window.isActiveWindow, timeout=5000)
         self.session.start()
         if self.session.camera_wanted:
             self.qtbot.waitUntil(lambda: self.session.camera_state == "running", timeout=5000)
