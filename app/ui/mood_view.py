@@ -187,7 +187,10 @@ class MoodPanel(QFrame):
     def set_mood(self, mood: str | None, confidence: float, face: bool, camera: bool) -> None:
         if mood is not None:
             text = theme.MOOD_WORDS.get(mood, mood.capitalize())
-            self.confidence_label.setText(f"{confidence * 100:.0f}% sure")
+            # The last voted mood stays while nobody is in view (the music keeps following it).
+            self.confidence_label.setText(
+                f"{confidence * 100:.0f}% sure" if face else "nobody in view"
+            )
         elif not camera:
             text = "Not watching"
             self.confidence_label.setText("manual")

@@ -46,6 +46,9 @@ def test_mood_words(qtbot) -> None:
     panel.set_mood("neutral", 0.66, face=True, camera=True)
     assert panel.mood_text == "Calm"
     assert panel.confidence_label.text() == "66% sure"
+    panel.set_mood("neutral", 0.0, face=False, camera=True)
+    assert panel.mood_text == "Calm"
+    assert panel.confidence_label.text() == "nobody in view"
     panel.set_mood(None, 0.0, face=False, camera=True)
     assert panel.mood_text == "Looking for you…"
     panel.set_mood(None, 0.0, face=False, camera=False)
