@@ -40,6 +40,11 @@ FACE_CASCADE = "haarcascade_frontalface_default.xml"
 EYE_CASCADE = "haarcascade_eye.xml"
 GLASSES_CASCADE = "haarcascade_eye_tree_eyeglasses.xml"
 
+# A frame counts as the same still scene when no pixel of its THUMBNAIL differs by more than
+# STILL_DIFF grey levels (a face entering changes its blocks by tens of levels).
+THUMBNAIL = (80, 60)
+STILL_DIFF = 8
+
 # Face width (pixels) in the small crop searched around a tracked face.
 TRACK_FACE_PX = 48
 # Face width (pixels) at which the eye check looks for eyes.
@@ -75,6 +80,11 @@ def _to_gray(frame: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a grey or BGR image, got shape {frame.shape}")
 
 
+def _thumbnail(frame: np.ndarray) -> np.ndarray:
+    """An 80x60 grey thumbnail: each pixel the mean of a block, so camera noise averages out."""
+    return cv2.resize(_to_gray(frame), THUMBNAIL, interpolation=cv2.INTER_AREA)
+
+
 def _contains(outer: Box, inner: Box) -> bool:
     return (
         outer != inner
@@ -106,7 +116,10 @@ class HaarFaceDetector:
     at about its size (a few hundred pixels instead of the whole frame, several times faster);
     the whole frame is searched again every ``full_every`` frames, whenever the face is lost, and
     when the frame size changes. Between whole-frame searches only the tracked (largest) face is
-    returned. Leave it off for unrelated still images.
+    returned. While no face is tracked, a frame whose 80x60 thumbnail differs from that of the
+    last (faceless) whole search by at most :data:`STILL_DIFF` grey levels anywhere is the same
+    still scene (an empty room; camera noise stays well below that) and is not searched again,
+    up to ``full_every`` frames in a row. Leave ``track`` off for unrelated still images.
     """
 
     def __init__(
@@ -138,6 +151,8 @@ class HaarFaceDetector:
         self._tracked_in: tuple[int, int] = (0, 0)
         self._since_full = 0
         self.full_searches = 0  # whole-frame searches so far (for tests and the benchmark)
+        self.still_frames = 0  # frames taken as the same still scene without a face
+        self._empty_thumb: np.ndarray | None = None
         self._faces = _load_cascade(FACE_CASCADE)
         self._eyes = _load_cascade(EYE_CASCADE) if verify_eyes else None
         self._glasses = _load_cascade(GLASSES_CASCADE) if verify_eyes else None
@@ -188,17 +203,34 @@ class HaarFaceDetector:
                 self._tracked = found
                 self._since_full += 1
                 return [found]
+        thumb = None
+        if self.track:
+            thumb = _thumbnail(frame_bgr)
+            if (
+                self._tracked is None
+                and self._empty_thumb is not None
+                and self._empty_thumb.shape == thumb.shape
+                and shape == self._tracked_in
+                and self._since_full < self.full_every
+                and int(cv2.absdiff(thumb, self._empty_thumb).max()) <= STILL_DIFF
+            ):
+                # the same still scene in which the last whole search found nobody
+                self._since_full += 1
+                self.still_frames += 1
+                return []
         boxes = self._filter(self.candidates(frame_bgr))
         self.full_searches += 1
         if self.track:
             self._tracked = boxes[0] if boxes else None
             self._tracked_in = shape
             self._since_full = 0
+            self._empty_thumb = None if boxes else thumb
         return boxes
 
     def reset(self) -> None:
-        """Forget the tracked face (the next frame is searched whole)."""
+        """Forget the tracked face and the still scene (the next frame is searched whole)."""
         self._tracked = None
+        self._empty_thumb = None
 
     def _filter(self, candidates: list[Candidate]) -> list[Box]:
         kept = [

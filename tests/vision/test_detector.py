@@ -243,3 +243,33 @@ def test_the_eyeglasses_cascade_is_a_second_chance_for_the_eye_check() -> None:
     detector._glasses = blind
     assert detector.count_eyes(gray, box) == 0
     assert detector.detect(image) == []
+
+
+def test_a_still_scene_without_a_face_is_not_searched_again_and_again() -> None:
+    rng = np.random.default_rng(0)
+    room = background("coffee").astype(np.int16)
+    detector = HaarFaceDetector(track=True, full_every=10)
+    for _ in range(25):  # an empty room with camera noise (sigma 3 grey levels per pixel)
+        noisy = np.clip(room + rng.normal(0, 3, room.shape), 0, 255).astype(np.uint8)
+        assert detector.detect(noisy) == []
+    assert detector.full_searches == 3  # frames 0, 11 and 22: at least every 11th frame
+    assert detector.still_frames == 22
+    # someone walks in: that very frame is searched and the face found
+    frame, truth = face_on_background("coffee", 110, (400, 260))
+    boxes = detector.detect(frame)
+    assert detector.full_searches == 4
+    assert len(boxes) == 1 and iou(boxes[0], truth) > 0.5
+
+
+def test_a_lighting_change_is_no_still_scene() -> None:
+    room = background("grass")
+    detector = HaarFaceDetector(track=True)
+    detector.detect(room)
+    detector.detect(room)
+    assert detector.full_searches == 1
+    detector.detect(cv2.add(room, np.full_like(room, 20)))  # the light goes up
+    assert detector.full_searches == 2
+    detector.reset()
+    detector.detect(room)
+    assert detector.full_searches == 3
+    assert HaarFaceDetector().still_frames == 0  # and nothing of this without tracking
