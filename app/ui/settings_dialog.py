@@ -6,10 +6,11 @@ from __future__ import annotations
 import copy
 import importlib.util
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -87,6 +88,8 @@ class SettingsDialog(QDialog):
 
     # The new settings, after they were saved.
     settings_accepted = Signal(object)
+    # (internal) the camera probe's answer, from its thread
+    _cameras_found = Signal(list)
 
     def __init__(
         self,
@@ -314,6 +317,7 @@ class SettingsDialog(QDialog):
         self.source_combo.currentIndexChanged.connect(self._update_enabled)
         self.camera_enabled.toggled.connect(self._update_enabled)
         self.find_cameras_button.clicked.connect(self.find_cameras)
+        self._cameras_found.connect(self._on_cameras_found)
         self.browse_video.clicked.connect(self._choose_video)
         self.browse_folder.clicked.connect(self._choose_folder)
         self.strategy_match.toggled.connect(self._on_strategy_changed)
@@ -489,16 +493,31 @@ class SettingsDialog(QDialog):
     # -- choosers -------------------------------------------------------------------------------
 
     def find_cameras(self) -> None:
+        """Probe the cameras on a background thread (opening a camera can take seconds)."""
         finder = self._camera_finder
         if finder is None:
             from app.vision.capture import list_cameras
 
             finder = list_cameras
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            found = finder()
-        finally:
-            self.unsetCursor()
+        self.find_cameras_button.setEnabled(False)
+        self.find_cameras_button.setText("Looking…")
+        found_signal = self._cameras_found
+
+        def probe() -> None:
+            try:
+                found = list(finder())
+            except Exception:  # a driver that misbehaves must not take the dialog down
+                log.exception("looking for cameras failed")
+                found = []
+            try:
+                found_signal.emit(found)
+            except RuntimeError:  # the dialog was closed meanwhile
+                log.debug("camera probe finished after the dialog closed")
+
+        threading.Thread(target=probe, name="camera-probe", daemon=True).start()
+
+    def _on_cameras_found(self, found: list[int]) -> None:
+        self.find_cameras_button.setText("Find cameras")
         current = self.source_combo.currentData()
         self._set_cameras(found, str(current) if current != FILE_SOURCE else "")
         if current == FILE_SOURCE:

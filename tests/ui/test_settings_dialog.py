@@ -124,14 +124,25 @@ def test_bad_values_are_explained_and_the_dialog_stays_open(qtbot, tmp_path: Pat
     assert path.exists()
 
 
-def test_find_cameras_lists_what_was_found(qtbot) -> None:
-    dialog = make_dialog(qtbot, Settings(), None, camera_finder=lambda: [0, 2])
+def test_find_cameras_lists_what_was_found_without_blocking(qtbot) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def slow_finder() -> list[int]:
+        release.wait(10)
+        return [0, 2]
+
+    dialog = make_dialog(qtbot, Settings(), None, camera_finder=slow_finder)
     dialog.find_cameras()
+    assert not dialog.find_cameras_button.isEnabled()  # the dialog is still usable meanwhile
+    release.set()
+    qtbot.waitUntil(dialog.find_cameras_button.isEnabled, timeout=5000)
     items = [dialog.source_combo.itemData(i) for i in range(dialog.source_combo.count())]
     assert items == ["0", "2", FILE_SOURCE]
     none = make_dialog(qtbot, Settings(), None, camera_finder=list)
     none.find_cameras()
-    assert "No camera found" in none.error_label.text()
+    qtbot.waitUntil(lambda: "No camera found" in none.error_label.text(), timeout=5000)
 
 
 def test_remove_playlist_folder(qtbot) -> None:
