@@ -189,6 +189,7 @@ class Running:
     main: MainWindow | None
     reporter: CrashReporter
     problems: tuple[str, ...]
+    kiosk: bool = False
     stopped: bool = False
 
     def shut_down(self) -> None:
@@ -199,7 +200,8 @@ class Running:
         if self.main is not None:
             window = self.session.settings.window
             window.geometry = self.main.encoded_geometry()
-            window.state = window_state(self.main)
+            if not self.kiosk:  # kiosk full screen is not the listener's choice of window state
+                window.state = window_state(self.main)
         self.session.remember_state()
         self.session.stop(timeout=1.0)
         self.session.save_settings()
@@ -277,7 +279,7 @@ def start(args: Any) -> Running:
 
     log.info("window shown %.0f ms after start", (time.monotonic() - STARTED_AT) * 1000)
     QTimer.singleShot(0, session.start)
-    return Running(app, session, window, main, reporter, loaded.problems)
+    return Running(app, session, window, main, reporter, loaded.problems, kiosk=kiosk)
 
 
 def run(args: Any) -> int:
