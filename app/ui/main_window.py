@@ -64,7 +64,6 @@ class MainWindow(QMainWindow):
         self.session = session
         self.actions_by_name: dict[str, QAction] = {}
         self._last_frame: Any = None
-        self._last_reading: Reading | None = None
         self._last_error: str | None = None
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(900, 640)
@@ -474,7 +473,6 @@ class MainWindow(QMainWindow):
         )
 
     def _on_reading(self, reading: Reading) -> None:
-        self._last_reading = reading
         self.mood_panel.bars.set_probabilities(reading.probabilities)
 
     def _on_camera_state(self, status: str, text: str) -> None:
