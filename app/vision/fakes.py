@@ -53,21 +53,20 @@ def level_for(expression: str) -> int:
 class FakeDetector:
     """A face detector that finds what it is told to.
 
-    ``boxes``: the boxes returned for every frame, or (``per_call=True``) a sequence with one list
-    of boxes per call; after the last, the last list repeats. ``calls`` counts the frames seen.
+    ``boxes``: the boxes returned for every frame. ``script``: instead, one list of boxes per
+    call; after the last, the last list repeats. ``calls`` counts the frames seen.
     """
 
-    def __init__(self, boxes: Iterable[Box] | Sequence[Sequence[Box]] = (), per_call: bool = False):
-        self._per_call = per_call
+    def __init__(
+        self, boxes: Iterable[Box] = (), script: Sequence[Sequence[Box]] | None = None
+    ) -> None:
         self._lists: list[list[Box]] = (
-            [list(b) for b in boxes]  # type: ignore[arg-type]
-            if per_call
-            else [list(boxes)]  # type: ignore[arg-type]
+            [list(b) for b in script] if script is not None else [list(boxes)]
         )
         self.calls = 0
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        index = min(self.calls, len(self._lists) - 1) if self._lists else 0
+        index = min(self.calls, len(self._lists) - 1)
         self.calls += 1
         return list(self._lists[index]) if self._lists else []
 

@@ -13,7 +13,7 @@ from app.errors import UserError
 from app.settings import ModelSettings
 from app.vision.analyzer import Analyzer, build_analyzer, build_detector
 from app.vision.detector import HaarFaceDetector
-from app.vision.fakes import FAKE_CARD, FakeDetector, FakeModel, level_for
+from app.vision.fakes import FAKE_CARD, FakeDetector, FakeModel, WholeFrameDetector, level_for
 from app.vision.model import CardPreprocessing, load_card
 from app.vision.reading import EXPRESSIONS, Box
 from tests.media import astronaut_bgr, background, face_on_background, fer_crop
@@ -63,6 +63,16 @@ def test_no_face_gives_an_empty_reading_without_running_the_model() -> None:
         reading.timings.detect == 0.5 and reading.timings.crop == 0 and reading.timings.infer == 0
     )
     assert model.batches == []
+
+
+def test_fake_detectors_script_and_whole_frame() -> None:
+    face = Box(5, 5, 40, 40)
+    scripted = Analyzer(FakeDetector(script=[[face], []]), FakeModel())
+    boxes = [scripted.analyze(grey(100), float(t)).box for t in range(3)]
+    assert boxes == [face, None, None]  # the last list repeats
+    assert scripted.detector.calls == 3  # type: ignore[attr-defined]
+    whole = Analyzer(WholeFrameDetector(), FakeModel())
+    assert whole.analyze(grey(level_for("fear"), (48, 60)), 0.0).box == Box(0, 0, 60, 48)
 
 
 def test_center_policy_picks_the_middle_face() -> None:
