@@ -64,14 +64,21 @@ def add_detector_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def read_image(path: Path) -> np.ndarray | None:
-    """The image at ``path`` as BGR uint8 (as ``cv2.imread`` gives it), or None if unreadable."""
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)  # also works for non-ASCII paths
-    except OSError:
+    """The image at ``path`` as BGR uint8, exactly as ``cv2.imread`` (what fer uses) reads it,
+    or None if it cannot be read. Paths OpenCV cannot open by name (non-ASCII on some systems)
+    are decoded from their bytes."""
+    name = str(path)
+    if not path.is_file():
         return None
-    if data.size == 0:
-        return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    with _native_stderr_silenced():  # a damaged file makes libpng/libjpeg print to fd 2
+        if name.isascii():
+            image = cv2.imread(name, cv2.IMREAD_COLOR)
+        else:
+            try:
+                data = np.fromfile(name, dtype=np.uint8)
+            except OSError:
+                return None
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     return image if image is not None and image.size else None
 
 

@@ -135,6 +135,8 @@ def test_image_without_a_telling_suffix(
     [
         (lambda d: d / "nowhere.png", "does not exist"),
         (lambda d: _junk(d / "broken.png"), "not an image"),
+        (lambda d: _bytes(d / "cut.png", b"\x89PNG\r\n\x1a\nbroken"), "not an image"),
+        (lambda d: _bytes(d / "cut.jpg", b"\xff\xd8\xff\xe0broken"), "not an image"),
         (lambda d: _junk(d / "broken.mp4"), "video"),
         (lambda d: _junk(d / "mystery.bin"), "video"),
         (lambda d: (d / "empty").mkdir() or d / "empty", "no images"),
@@ -148,6 +150,11 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
     assert "Traceback" not in err
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def _junk(path: Path) -> Path:
