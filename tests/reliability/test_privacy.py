@@ -125,7 +125,7 @@ def test_the_app_watching_a_face_opens_no_socket_and_writes_no_image(
         ["--source", str(video)],
         strace=traced,
         MOODPLAYER_AUDIT="1",
-        MOODPLAYER_CHILD_SECONDS="10" if traced else "6",
+        MOODPLAYER_CHILD_SECONDS="4",
     )
     assert run.code == 0, run.stderr[-3000:]
     watching = run.event("before close")
