@@ -1,11 +1,12 @@
 """MoodPlayer's perception side by side with the ``fer`` package, on the same frames, in one run.
 
 This driver runs in the app's venv. It builds the 640x480 benchmark video (``bench/frames.py``),
-decodes it once, runs our pipeline (``app.vision.analyzer.build_analyzer(threads=1)``) over every
-frame, and starts ``bench/fer_side.py`` in the separate benchmark venv (``.bench-venv``, with fer
-and TensorFlow CPU) on the identical frames decoded from the same file. Everything runs on one
-thread; the pipelines take turns (ours, fer, fer-keras, then the reverse order in the next round)
-so a burst of load on the machine hits both. Per-frame times are pooled over the rounds.
+decodes it once, runs our pipeline (``app.vision.analyzer.build_analyzer(threads=1)``, plus the
+variants in :data:`OUR_VARIANTS`) over every frame, and starts ``bench/fer_side.py`` in the
+separate benchmark venv (``.bench-venv``, with fer and TensorFlow CPU) on the identical frames
+decoded from the same file. Everything runs on one thread; the pipelines take turns (ours, ...,
+fer, fer-keras, then the reverse order in the next round) so a burst of load on the machine hits
+all of them. Per-frame times are pooled over the rounds.
 
     make bench                      # creates .bench-venv if needed, then runs this
     .venv/bin/python bench/compare.py --frames 300 --rounds 2
