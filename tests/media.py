@@ -122,6 +122,14 @@ def make_video(
     return write_video(path, [face if c == "F" else empty for c in pattern], fps)
 
 
+def scene_video(path: Path, pattern: str, fps: float) -> Path:
+    """A 640x480 webcam-like clip: frame i shows the astronaut in front of a brick wall if
+    ``pattern[i] == "F"``, else the empty wall (the listener left)."""
+    face, _ = face_on_background("brick", face_width=140)
+    empty = background("brick")
+    return write_video(path, [face if c == "F" else empty for c in pattern], fps)
+
+
 def fer_crop(image: np.ndarray, box: Box = ASTRONAUT_FACE, size: int = 48) -> np.ndarray:
     """A ``size`` x ``size`` grey face crop (saved as BGR), like the images of FER-style sets."""
     crop = image[box.y : box.y + box.h, box.x : box.x + box.w]

@@ -124,15 +124,33 @@ def missing_camera_message(index: int, found: Sequence[int]) -> str:
     return f"No camera at index {index} (found: {listed}). Choose one in Settings → Camera."
 
 
-class CameraSource:
+class _OpenCvSource:
+    """What a camera and a video file share: one ``cv2.VideoCapture``, read and released."""
+
+    def __init__(self) -> None:
+        self._capture: cv2.VideoCapture | None = None
+
+    def _read_capture(self) -> Frame | None:
+        if self._capture is None:
+            return None
+        ok, frame = self._capture.read()
+        return frame if ok else None
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class CameraSource(_OpenCvSource):
     """A webcam by index (OpenCV); live, with the driver buffer kept to one frame."""
 
     fps: float | None = None
 
     def __init__(self, index: int) -> None:
+        super().__init__()
         self.index = index
         self.name = f"camera {index}"
-        self._capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         _quiet_opencv()
@@ -149,26 +167,18 @@ class CameraSource:
         self._capture = capture
 
     def read(self) -> Frame | None:
-        if self._capture is None:
-            return None
-        ok, frame = self._capture.read()
-        return frame if ok else None
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        return self._read_capture()
 
 
-class VideoFileSource:
+class VideoFileSource(_OpenCvSource):
     """A video file, played at its own frame rate, looping when asked."""
 
     def __init__(self, path: Path, loop: bool = True) -> None:
         self.path = path
         self.loop = loop
         self.name = path.name
+        super().__init__()
         self.fps: float | None = VIDEO_FALLBACK_FPS
-        self._capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         capture = cv2.VideoCapture(str(self.path))
@@ -189,13 +199,7 @@ class VideoFileSource:
             raise SourceEnded(self.name)
         self._capture.release()
         self._capture = cv2.VideoCapture(str(self.path))
-        ok, frame = self._capture.read()
-        return frame if ok else None
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        return self._read_capture()
 
 
 class ImageFolderSource:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -16,6 +15,7 @@ import pytest
 from app import cli, paths
 from app.commands import watch
 from app.vision.reading import EXPRESSIONS, Box, Reading
+from tests.media import scene_video
 
 
 def solid(value: int) -> np.ndarray:
@@ -155,26 +155,10 @@ def test_bad_arguments_are_one_sentence(
     assert "--rate 0 is out of range" in capfd.readouterr().err
 
 
-def scene_video(path: Path, pattern: str, fps: float) -> Path:
-    """A 640x480 webcam-like clip: frame i shows the astronaut in front of a brick wall if
-    ``pattern[i] == "F"``, else the empty wall (the listener left)."""
-    from tests.media import background, face_on_background, write_video
-
-    face, _ = face_on_background("brick", face_width=140)
-    empty = background("brick")
-    return write_video(path, [face if c == "F" else empty for c in pattern], fps)
-
-
 # -- with the real model ------------------------------------------------------------------------
-
-REAL_PARTS = (
-    importlib.util.find_spec("app.vision.analyzer") is not None
-    and (paths.models_dir() / "emotion_minixception.onnx").is_file()
-)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL_PARTS, reason="app/vision/analyzer.py or the bundled model missing")
 def test_watch_a_real_face_video_reports_happy(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import logging
 import threading
@@ -29,6 +28,7 @@ from app.vision.capture import (
     open_source,
 )
 from app.vision.reading import Box, Reading
+from tests.media import scene_video
 
 S = CaptureState
 FACE = Box(1, 1, 2, 2)
@@ -463,26 +463,10 @@ def test_a_broken_analyzer_fails_the_worker_with_a_message() -> None:
     assert "analysis keeps failing" in worker.message
 
 
-def scene_video(path: Path, pattern: str, fps: float) -> Path:
-    """A 640x480 webcam-like clip: frame i shows the astronaut in front of a brick wall if
-    ``pattern[i] == "F"``, else the empty wall (the listener left)."""
-    from tests.media import background, face_on_background, write_video
-
-    face, _ = face_on_background("brick", face_width=140)
-    empty = background("brick")
-    return write_video(path, [face if c == "F" else empty for c in pattern], fps)
-
-
 # -- end to end with the real model ---------------------------------------------------------------
-
-REAL_PARTS = (
-    importlib.util.find_spec("app.vision.analyzer") is not None
-    and (paths.models_dir() / "emotion_minixception.onnx").is_file()
-)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REAL_PARTS, reason="app/vision/analyzer.py or the bundled model missing")
 def test_real_video_through_the_real_analyzer_votes_happy_while_the_face_is_there(
     tmp_path: Path,
 ) -> None:
@@ -521,7 +505,6 @@ def test_real_video_through_the_real_analyzer_votes_happy_while_the_face_is_ther
 
 @pytest.mark.soak
 @pytest.mark.timeout(300)
-@pytest.mark.skipif(not REAL_PARTS, reason="app/vision/analyzer.py or the bundled model missing")
 def test_soak_a_minute_of_looping_video_keeps_memory_and_threads_flat(tmp_path: Path) -> None:
     import psutil
 
