@@ -132,7 +132,7 @@ class HaarFaceDetector:
         min_weight: float | None = None,
         equalize: bool = False,
         track: bool = False,
-        full_every: int = 10,
+        full_every: int = 20,
     ) -> None:
         if detect_width < 64:
             raise ValueError("detect_width must be at least 64 pixels")
