@@ -39,6 +39,9 @@ from app.vision.analyzer import Analyzer  # noqa: E402
 from app.vision.detector import FaceDetector, HaarFaceDetector, YuNetFaceDetector  # noqa: E402
 from app.vision.model import bundled_model  # noqa: E402
 from app.vision.reading import Box  # noqa: E402
+
+# how often the tracking detector searches the whole frame (its default, as the app runs it)
+FULL_EVERY = HaarFaceDetector(track=True).full_every
 from bench.frames import (  # noqa: E402
     BACKGROUND_NAMES,
     HEIGHT,
@@ -268,7 +271,8 @@ def notes(
         "(about 1 ms) hardly count. The Haar search of a whole 320x240 frame costs ~30 ms of CPU "
         "on this machine, most of it on the smallest face sizes (48-96 px in the frame).",
         "- Tracking makes a face frame cost a search of a ~100x100 crop plus the eye check "
-        "(~5 ms of CPU); every 10th frame, and frames without a face that are not the same "
+        f"(~5 ms of CPU); every {FULL_EVERY}th analysis, and frames without a face that are not "
+        "the same "
         "still scene, pay the whole search, which is what sets the p95 of the default. The "
         "benchmark's faceless shots are still pictures, as an empty room is; camera noise "
         "does not defeat the still-scene test (noisy run above).",
@@ -437,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         "### Speed: frame -> Reading at 640x480",
         "",
         "As the app runs it (`build_analyzer()`: Haar on a 320 px wide grey copy, eye check, "
-        "the face tracked between frames, the whole frame searched every 10th frame and "
+        f"the face tracked between frames, the whole frame searched every {FULL_EVERY}th frame and "
         "whenever no face is tracked, except in a still scene where the last whole search found "
         f"nobody: {tracking.full_searches} whole searches here, {tracking.still_frames} frames "
         "taken as a still scene):",
