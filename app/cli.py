@@ -14,8 +14,9 @@ import argparse
 import faulthandler
 import importlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from app import APP_NAME, __version__, logs
 from app.errors import ExitStatus, UserError
@@ -65,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_display(environ: Mapping[str, str], platform: str | None = None) -> None:
+    """On Linux the window needs an X11 or Wayland session; without one Qt would abort the
+    process with a core dump. Say so in one sentence instead."""
+    system = platform if platform is not None else sys.platform
+    if not system.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return
+    raise UserError(
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start "
+        "MoodPlayer from a desktop session, or use 'moodplayer watch' in a terminal"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     faulthandler.enable()
     parser = build_parser()
@@ -81,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_supervised(
                     [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--supervised"]
                 )
+            check_display(os.environ)
             logs.setup(debug=args.debug)
             from app.ui.application import run as run_window
 
