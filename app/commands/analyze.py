@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 
 from app.errors import ExitStatus, UserError
-from app.vision.analyzer import DETECTORS, Analyzer, build_detector
+from app.settings import ModelSettings
+from app.vision.analyzer import DETECTORS, Analyzer, build_analyzer
 from app.vision.capture import IMAGE_SUFFIXES
 from app.vision.reading import Reading
 
@@ -93,13 +94,13 @@ def make_analyzer(
 
     ``track`` follows the face between the frames of a video (as the app does); images are
     each searched whole."""
-    from app.vision.model import ExpressionModel, bundled_model
-
-    if model_path:
-        model = ExpressionModel.load(Path(model_path).expanduser(), threads=threads)
-    else:
-        model = bundled_model(threads=threads)
-    return Analyzer(build_detector(detector, track=track), model, tta=tta)
+    chosen = ModelSettings(
+        backend="onnx" if model_path else "bundled",
+        onnx_path=model_path or "",
+        detector=detector,
+        tta=tta,
+    )
+    return build_analyzer(chosen, threads=threads, track=track)
 
 
 def _folder_images(folder: Path) -> list[Path]:

@@ -77,12 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_analyzer(model: settings_module.ModelSettings) -> Analyzer:
     """The analyser the settings choose (a seam the tests replace with a fake)."""
-    try:
-        from app.vision.analyzer import build_analyzer
-    except ImportError as exc:  # pragma: no cover - only while the analyser is being built
-        raise UserError("The expression analyser is not available in this build.") from exc
-    analyzer: Analyzer = build_analyzer(model)
-    return analyzer
+    from app.vision.analyzer import build_analyzer
+
+    return build_analyzer(model)
 
 
 @dataclass
