@@ -112,8 +112,60 @@ class ArtTile(QWidget):
         painter.end()
 
 
-class SeekSlider(QSlider):
-    """A slider that jumps to where it is clicked and reports the position the user chose."""
+class ClickSlider(QSlider):
+    """A horizontal slider that jumps to where it is pressed and follows the mouse while held.
+
+    A plain ``QSlider`` steps a page towards a click and only drags from its handle; a player's
+    progress and volume bars go where the pointer is. The drag ends with ``sliderReleased``.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._dragging = False
+
+    def value_at(self, x: float) -> int:
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        style = self.style()
+        groove = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
+        )
+        span = max(1, groove.width() - handle.width())
+        offset = min(span, max(0, round(x) - groove.x() - handle.width() // 2))
+        return QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), offset, span)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+            return
+        self._dragging = True
+        self.setSliderDown(True)
+        self.setValue(self.value_at(event.position().x()))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if not self._dragging:
+            super().mouseMoveEvent(event)
+            return
+        self.setValue(self.value_at(event.position().x()))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if not self._dragging or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseReleaseEvent(event)
+            return
+        self._dragging = False
+        self.setValue(self.value_at(event.position().x()))
+        self.setSliderDown(False)  # emits sliderReleased
+        event.accept()
+
+
+class SeekSlider(ClickSlider):
+    """The progress bar: press anywhere and drag; the position chosen is reported on release."""
 
     # A fraction 0..1 of the track.
     seek_fraction_requested = Signal(float)
@@ -121,36 +173,12 @@ class SeekSlider(QSlider):
     RESOLUTION = 1000
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
+        super().__init__(parent)
         self.setRange(0, self.RESOLUTION)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.sliderReleased.connect(lambda: self.seek_fraction_requested.emit(self.fraction()))
 
     def fraction(self) -> float:
         return self.value() / self.RESOLUTION
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            option = QStyleOptionSlider()
-            self.initStyleOption(option)
-            groove = self.style().subControlRect(
-                QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self
-            )
-            handle = self.style().subControlRect(
-                QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
-            )
-            if not handle.contains(event.position().toPoint()):
-                value = QStyle.sliderValueFromPosition(
-                    self.minimum(),
-                    self.maximum(),
-                    int(event.position().x()) - groove.x() - handle.width() // 2,
-                    max(1, groove.width() - handle.width()),
-                )
-                self.setValue(value)
-                self.seek_fraction_requested.emit(self.fraction())
-                event.accept()
-                return
-        super().mousePressEvent(event)
 
 
 class NowPlaying(QWidget):
@@ -291,7 +319,7 @@ class TransportBar(QWidget):
         self.repeat_button = _tool_button("repeat", "", 20, checkable=True)
         self.mute_button = _tool_button("volume", "Mute (M)", 20, checkable=True)
         self.mute_button.setIcon(icons.icon("volume", theme.TEXT, theme.TEXT))
-        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
+        self.volume_slider = ClickSlider()
         self.volume_slider.setRange(0, 100)
         self.volume_slider.setFixedWidth(120)
         self.volume_slider.setToolTip("Volume (Up/Down)")

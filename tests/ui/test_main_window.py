@@ -214,3 +214,46 @@ def test_a_webcam_preview_is_mirrored_a_video_is_not(make_rig) -> None:
         rig.window.repaint_preview()
         left = preview._image.pixelColor(10, 60).red()
         assert (left == 0) is mirrored
+
+
+def _drag(qtbot, slider, start: QPoint, end: QPoint) -> None:
+    """Press at ``start``, move to ``end`` with the button held, release there."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    def send(kind, point, buttons):
+        event = QMouseEvent(
+            kind,
+            QPointF(point),
+            slider.mapToGlobal(QPointF(point)),
+            Qt.MouseButton.LeftButton
+            if kind != QMouseEvent.Type.MouseMove
+            else Qt.MouseButton.NoButton,
+            buttons,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(slider, event)
+
+    held = Qt.MouseButton.LeftButton
+    send(QMouseEvent.Type.MouseButtonPress, start, held)
+    middle = QPoint((start.x() + end.x()) // 2, start.y())
+    send(QMouseEvent.Type.MouseMove, middle, held)
+    send(QMouseEvent.Type.MouseMove, end, held)
+    send(QMouseEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+
+
+def test_pressing_anywhere_on_the_progress_bar_and_dragging_follows_the_mouse(rig: Rig) -> None:
+    slider = rig.window.now_playing.progress
+    y = slider.height() // 2
+    # Press well away from the handle (which sits at the start), drag back towards a quarter.
+    _drag(rig.qtbot, slider, QPoint(slider.width() * 4 // 5, y), QPoint(slider.width() // 4, y))
+    assert abs(rig.player.position - 0.25 * TRACK_SECONDS) < 0.08 * TRACK_SECONDS
+
+
+def test_clicking_the_volume_slider_jumps_to_the_click(rig: Rig) -> None:
+    slider = rig.window.transport.volume_slider
+    rig.window.transport.set_volume(0.9, False)
+    point = QPoint(slider.width() // 5, slider.height() // 2)
+    rig.qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=point)
+    assert abs(rig.player.volume - 0.2) < 0.1  # not one page step down from 0.9
