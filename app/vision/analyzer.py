@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -25,12 +25,18 @@ from app.vision.detector import (
 from app.vision.model import ExpressionClassifier, Float32Array
 from app.vision.reading import EXPRESSIONS, Box, Reading, StageTimings
 
-if TYPE_CHECKING:
-    from app.settings import ModelSettings
-
 log = logging.getLogger(__name__)
 
 DETECTORS: tuple[str, ...] = ("haar", "yunet")
+
+
+class ModelChoice(Protocol):
+    """Which model and detector to build (``app.settings.ModelSettings`` has these fields)."""
+
+    backend: str
+    onnx_path: str
+    detector: str
+    tta: bool
 
 
 class Analyzer:
@@ -122,7 +128,7 @@ def build_detector(name: str = "haar", track: bool = False) -> FaceDetector:
 
 
 def build_analyzer(
-    model_settings: ModelSettings | None = None, threads: int = 1, track: bool = True
+    model_settings: ModelChoice | None = None, threads: int = 1, track: bool = True
 ) -> Analyzer:
     """The Analyzer the settings describe: the bundled model and the Haar detector by default.
 
