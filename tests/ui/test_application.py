@@ -175,8 +175,8 @@ def test_settings_dialog_from_the_menu_saves_and_applies(started, qtbot, tmp_pat
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, SettingsDialog)
         seen.append(dialog)
-        dialog.fade_s.setValue(4.5)
-        dialog.window_s.setValue(8.0)
+        dialog.fields["music.fade_s"].set_value(4.5)
+        dialog.fields["mood.window_s"].set_value(8.0)
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
 
     QTimer.singleShot(200, answer)
