@@ -12,6 +12,8 @@ BORDER = "#2c3140"
 TEXT = "#e8eaf0"
 TEXT_DIM = "#8d93a5"
 ACCENT = "#8b7cf6"
+# Text of a control that cannot be used now (dimmer than TEXT_DIM, so it reads as switched off).
+DISABLED = "#5b6070"
 ACCENT_SOFT = "#3a3470"
 LIVE = "#ff5d6c"
 OK = "#4cc38a"
@@ -95,6 +97,11 @@ QComboBox, QLineEdit, QSpinBox, QDoubleSpinBox {{
     padding: 5px 10px; selection-background-color: {ACCENT};
 }}
 QComboBox:hover, QLineEdit:hover, QSpinBox:hover, QDoubleSpinBox:hover {{ border-color: {ACCENT}; }}
+QComboBox:disabled, QLineEdit:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled,
+QPushButton:disabled {{
+    background: transparent; color: {DISABLED}; border: 1px dashed {BORDER};
+}}
+QCheckBox:disabled, QRadioButton:disabled, QLabel:disabled {{ color: {DISABLED}; }}
 QComboBox::drop-down {{ border: none; width: 22px; }}
 QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
     border: none; background: transparent; width: 16px;
@@ -173,8 +180,13 @@ def apply(app: QApplication) -> None:
     }
     for role, color in roles.items():
         palette.setColor(role, QColor(color))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(TEXT_DIM))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(TEXT_DIM))
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.PlaceholderText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(DISABLED))
     app.setPalette(palette)
     font = QFont()
     font.setFamilies(FONT_FAMILIES)
