@@ -1,9 +1,10 @@
 """The ``moodplayer`` command: the window by default, plus headless subcommands.
 
-    moodplayer [--source S] [--kiosk] [--pin PIN] [--debug]     the player window
+    moodplayer [--source S] [--kiosk] [--debug]                 the player window
     moodplayer analyze PATH [--json]                            readings for an image/folder/video
     moodplayer eval --images DIR --labels CSV [...]             accuracy on a labelled face set
     moodplayer watch [--source S] [--json]                      live mood in the terminal
+    moodplayer set-pin [--clear]                                the kiosk admin PIN, from stdin
 
 Every failure a person can fix is one line on stderr and a non-zero exit, never a traceback.
 """
@@ -28,7 +29,25 @@ SUBCOMMANDS: dict[str, str] = {
     "analyze": "Read the expressions in an image, a folder of images or a video.",
     "eval": "Measure the expression model's accuracy on a labelled set of face images.",
     "watch": "Follow the mood live from a camera, video or folder, in the terminal.",
+    "set-pin": "Set the kiosk admin PIN (read twice from stdin or a hidden prompt), or --clear it.",
 }
+
+
+def command_module(name: str) -> str:
+    """The module in app.commands behind subcommand ``name`` (``set-pin`` -> ``set_pin``)."""
+    return f"app.commands.{name.replace('-', '_')}"
+
+
+class _RefusePin(argparse.Action):
+    """``--pin`` is gone: a PIN on a command line shows in ``ps`` and logs. Says what to do
+    instead, without repeating the value."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(
+            int(ExitStatus.USAGE),
+            "moodplayer: --pin is no longer accepted (a PIN on the command line can be read by "
+            "anyone with 'ps'); set it with 'moodplayer set-pin', which reads it from stdin.\n",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-camera", action="store_true", help="start as a manual player")
     parser.add_argument("--kiosk", action="store_true", help="full-screen unattended kiosk mode")
-    parser.add_argument("--pin", help="set the kiosk admin PIN (stored hashed)")
+    parser.add_argument("--pin", nargs="?", action=_RefusePin, help=argparse.SUPPRESS)
     parser.add_argument(
         "--settings", help="settings file to use instead of the one in the config folder"
     )
@@ -60,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in SUBCOMMANDS.items():
-        module = importlib.import_module(f"app.commands.{name}")
+        module = importlib.import_module(command_module(name))
         sub_parser = sub.add_parser(name, help=summary, description=summary)
         module.add_arguments(sub_parser)
     return parser
@@ -102,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_window(args)
         logs.setup(debug=args.debug, log_file=False)
-        module = importlib.import_module(f"app.commands.{args.command}")
+        module = importlib.import_module(command_module(args.command))
         return int(module.run(args))
     except UserError as exc:
         print(f"moodplayer: {exc}", file=sys.stderr)

@@ -1,20 +1,29 @@
-"""Kiosk mode rules, free of Qt: the admin PIN, the idle screen and cursor timing, allowed controls.
+"""Kiosk mode rules, free of Qt: the admin PIN and its throttle, the idle screen and cursor
+timing, allowed controls, the volume cap and the session hours.
 
 The admin PIN is never stored in clear: ``hash_pin`` gives
 ``pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`` (PBKDF2-HMAC-SHA256, random 16-byte salt) and
 ``verify_pin`` compares in constant time. An empty stored hash means leaving kiosk mode is disabled
-(only stopping the process ends it). Everything that depends on time takes ``now`` from the caller.
+(only stopping the process ends it). The PIN reaches the app only through ``moodplayer set-pin``
+(stdin or a hidden prompt) or the settings dialog, never a command line. Everything that depends on
+time takes ``now`` from the caller.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import hmac
+import json
 import logging
+import os
+import re
 import secrets
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.errors import UserError
 from app.settings import KIOSK_CONTROLS, Settings
@@ -37,7 +46,7 @@ def check_pin_format(pin: str) -> None:
     if not (pin.isascii() and pin.isdigit() and PIN_MIN_DIGITS <= len(pin) <= PIN_MAX_DIGITS):
         raise UserError(
             f"The kiosk PIN must be {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits (0-9); "
-            "choose another, e.g. --pin 4711."
+            "choose another with 'moodplayer set-pin'."
         )
 
 
@@ -73,7 +82,7 @@ def verify_pin(pin: str, stored: str) -> bool:
 
 
 def apply_pin_argument(settings: Settings, pin: str | None) -> bool:
-    """Apply ``--pin``: store the hash of ``pin`` in ``settings.kiosk.pin_hash``.
+    """Store the hash of ``pin`` in ``settings.kiosk.pin_hash`` (``set-pin``, the settings dialog).
 
     ``None`` (option not given) changes nothing; an empty string clears the hash, which disables
     leaving kiosk mode. Returns True when the settings changed (the caller saves them). A PIN that
@@ -107,12 +116,22 @@ class PinAnswer:
 
 class PinGate:
     """Checks PIN attempts and slows down guessing: after 3 wrong tries a lock of 30 s, doubling
-    with every further wrong try up to 5 minutes. A right PIN resets the count."""
+    with every further wrong try up to 5 minutes. A right PIN resets the count.
 
-    def __init__(self, stored: str) -> None:
+    With ``state_path`` the count and the lock are kept in that file (written atomically after
+    every attempt), so restarting the app does not reset the throttle; ``now`` must then be
+    wall-clock seconds (``time.time()``). A lock further ahead than the longest lock (the clock
+    was set back) is cut to the longest lock.
+    """
+
+    def __init__(self, stored: str, *, state_path: Path | None = None, now: float = 0.0) -> None:
         self._stored = stored
         self._failures = 0
         self._locked_until = 0.0
+        self._state_path = state_path
+        if state_path is not None:
+            self._failures, self._locked_until = _read_throttle(state_path)
+            self._locked_until = min(self._locked_until, now + PIN_LOCK_MAX_S)
 
     @property
     def enabled(self) -> bool:
@@ -134,16 +153,70 @@ class PinGate:
         if verify_pin(pin, self._stored):
             self._failures = 0
             self._locked_until = 0.0
+            self._save()
             log.info("kiosk: admin PIN accepted")
             return PinAnswer(PinResult.ACCEPTED)
         self._failures += 1
         log.warning("kiosk: wrong admin PIN (%d wrong in a row)", self._failures)
         extra = self._failures - PIN_FREE_ATTEMPTS
+        answer = PinAnswer(PinResult.REFUSED)
         if extra >= 0:
             lock = min(PIN_LOCK_MAX_S, PIN_LOCK_S * 2.0 ** min(extra, 16))
             self._locked_until = now + lock
-            return PinAnswer(PinResult.LOCKED, lock)
-        return PinAnswer(PinResult.REFUSED)
+            answer = PinAnswer(PinResult.LOCKED, lock)
+        self._save()
+        return answer
+
+    def _save(self) -> None:
+        if self._state_path is None:
+            return
+        data = {"failures": self._failures, "locked_until": self._locked_until}
+        try:
+            atomic_write(self._state_path, json.dumps(data).encode("utf-8"))
+        except OSError as exc:
+            log.warning("kiosk: cannot keep the PIN throttle in %s: %s", self._state_path, exc)
+
+
+def throttle_file(data_dir: Path) -> Path:
+    """Where the PIN throttle lives: ``kiosk-pin-throttle.json`` in the data folder."""
+    return data_dir / "kiosk-pin-throttle.json"
+
+
+def clear_throttle(path: Path) -> None:
+    """Forget wrong tries and any lock (a new PIN was set)."""
+    path.unlink(missing_ok=True)
+
+
+def _read_throttle(path: Path) -> tuple[int, float]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        failures = int(data["failures"])
+        locked_until = float(data["locked_until"])
+    except FileNotFoundError:
+        return 0, 0.0
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # unreadable: keep guessing slow rather than granting fresh tries
+        log.warning("kiosk: PIN throttle file %s unreadable (%s); counting it as locked", path, exc)
+        return PIN_FREE_ATTEMPTS, float("inf")
+    if failures < 0 or locked_until != locked_until:
+        return PIN_FREE_ATTEMPTS, float("inf")
+    return failures, locked_until
+
+
+def atomic_write(path: Path, payload: bytes, mode: int = 0o600) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class IdleTracker:
@@ -209,3 +282,79 @@ def allowed_controls(names: Iterable[str]) -> frozenset[str]:
     if unknown:
         log.warning("kiosk: ignoring unknown controls %s", ", ".join(sorted(unknown)))
     return frozenset(wanted & set(KIOSK_CONTROLS))
+
+
+def limit_volume(requested: float, maximum: float = 1.0, fixed: bool = False) -> float:
+    """The volume the kiosk allows: ``maximum`` when the volume is fixed, else ``requested``
+    capped at ``maximum`` (both 0..1). Only the admin (behind the PIN) changes the limits."""
+    cap = min(1.0, max(0.0, maximum))
+    if fixed:
+        return cap
+    return min(cap, max(0.0, requested))
+
+
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class SessionHours:
+    """When the kiosk plays: spans of local time such as ``"08:00-12:00, 14:00-20:00"``; a span
+    may run past midnight (``"20:00-02:00"``). No spans (``""``) means always."""
+
+    spans: tuple[tuple[int, int], ...] = ()  # (start, end) in minutes after midnight
+
+    @classmethod
+    def parse(cls, text: str) -> SessionHours:
+        """Read ``text``; raises ``UserError`` naming the part that is not ``HH:MM-HH:MM``."""
+        spans = []
+        for part in text.split(","):
+            if not part.strip():
+                continue
+            match = _SPAN.match(part)
+            if match is None:
+                raise UserError(
+                    f"session hours: {part.strip()!r} is not a time span like 08:00-20:00"
+                )
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+                raise UserError(f"session hours: {part.strip()!r} is not a time of day")
+            start, end = h1 * 60 + m1, h2 * 60 + m2
+            if start == end:
+                raise UserError(f"session hours: {part.strip()!r} is empty (start = end)")
+            spans.append((start, end))
+        return cls(tuple(spans))
+
+    @property
+    def always(self) -> bool:
+        return not self.spans
+
+    def is_open(self, when: dt.datetime) -> bool:
+        """Whether the kiosk plays at local time ``when``."""
+        if not self.spans:
+            return True
+        minute = when.hour * 60 + when.minute
+        for start, end in self.spans:
+            if start < end and start <= minute < end:
+                return True
+            if start > end and (minute >= start or minute < end):  # past midnight
+                return True
+        return False
+
+    def next_change(self, when: dt.datetime) -> dt.datetime | None:
+        """The next minute at which ``is_open`` changes (None when always open)."""
+        if not self.spans:
+            return None
+        now_open = self.is_open(when)
+        probe = when.replace(second=0, microsecond=0)
+        for _ in range(2 * 24 * 60):
+            probe += dt.timedelta(minutes=1)
+            if self.is_open(probe) != now_open:
+                return probe
+        return None  # pragma: no cover - the spans cover the whole day
+
+    def describe(self) -> str:
+        if not self.spans:
+            return "always"
+        return ", ".join(
+            f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in self.spans
+        )

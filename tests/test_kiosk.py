@@ -130,3 +130,76 @@ def test_cursor_timer_hides_after_idle_and_shows_on_activity() -> None:
 def test_allowed_controls_filters_unknown() -> None:
     assert kiosk.allowed_controls(["skip", "volume", "dance"]) == {"skip", "volume"}
     assert kiosk.allowed_controls([]) == frozenset()
+
+
+def test_pin_throttle_survives_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stored = kiosk.hash_pin("4711", iterations=FAST)
+    state = kiosk.throttle_file(tmp_path)
+    gate = PinGate(stored, state_path=state, now=1000.0)
+    for i in range(3):
+        answer = gate.attempt("0000", now=1000.0 + i)
+    assert answer.result is PinResult.LOCKED
+    # the app restarts: a new gate from the same file is still locked, and counts on
+    again = PinGate(stored, state_path=state, now=1010.0)
+    assert again.failures == 3
+    locked = again.attempt("4711", now=1010.0)
+    assert locked.result is PinResult.LOCKED
+    assert locked.wait_s == pytest.approx(22.0)
+    assert again.attempt("0000", now=1040.0).wait_s == 2 * kiosk.PIN_LOCK_S
+    assert again.attempt("4711", now=1100.0).result is PinResult.ACCEPTED
+    assert PinGate(stored, state_path=state, now=1101.0).failures == 0
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+
+
+def test_pin_throttle_lock_from_a_clock_set_back_is_cut_to_the_longest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stored = kiosk.hash_pin("4711", iterations=FAST)
+    state = kiosk.throttle_file(tmp_path)
+    state.write_text('{"failures": 3, "locked_until": 999999999.0}')
+    gate = PinGate(stored, state_path=state, now=100.0)
+    assert gate.wait_s(100.0) == kiosk.PIN_LOCK_MAX_S
+
+
+def test_unreadable_throttle_file_counts_as_locked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    state = kiosk.throttle_file(tmp_path)
+    state.write_text("not json")
+    gate = PinGate(kiosk.hash_pin("4711", iterations=FAST), state_path=state, now=0.0)
+    assert gate.attempt("4711", now=1.0).result is PinResult.LOCKED
+
+
+@pytest.mark.parametrize(
+    ("requested", "maximum", "fixed", "allowed"),
+    [(0.9, 0.6, False, 0.6), (0.3, 0.6, False, 0.3), (0.1, 0.5, True, 0.5), (-1, 1.0, False, 0)],
+)
+def test_limit_volume(requested: float, maximum: float, fixed: bool, allowed: float) -> None:
+    assert kiosk.limit_volume(requested, maximum, fixed) == allowed
+
+
+def test_session_hours_with_an_injected_clock() -> None:
+    import datetime as dt
+
+    hours = kiosk.SessionHours.parse("08:00-12:00, 14:30-20:00")
+    day = dt.datetime(2026, 3, 2)
+
+    def at(h: int, m: int = 0) -> dt.datetime:
+        return day.replace(hour=h, minute=m)
+
+    assert not hours.is_open(at(7, 59))
+    assert hours.is_open(at(8))
+    assert hours.is_open(at(11, 59))
+    assert not hours.is_open(at(12))
+    assert not hours.is_open(at(14, 29))
+    assert hours.is_open(at(14, 30))
+    assert not hours.is_open(at(20))
+    assert hours.next_change(at(12, 5)) == at(14, 30)
+    assert hours.next_change(at(9)) == at(12)
+    assert hours.describe() == "08:00-12:00, 14:30-20:00"
+    night = kiosk.SessionHours.parse("20:00-02:00")
+    assert night.is_open(at(23)) and night.is_open(at(1, 59)) and not night.is_open(at(2))
+    always = kiosk.SessionHours.parse("")
+    assert always.always and always.is_open(at(3)) and always.next_change(at(3)) is None
+
+
+@pytest.mark.parametrize("text", ["8-20", "08:00", "25:00-26:00", "08:00-08:00", "08:61-09:00"])
+def test_session_hours_refuse_bad_text(text: str) -> None:
+    with pytest.raises(UserError, match="session hours"):
+        kiosk.SessionHours.parse(text)

@@ -1,6 +1,6 @@
 """Start the window: the Qt application, the session, the main (or kiosk) window, and a clean exit.
 
-``run(args)`` is called by :mod:`app.cli` with ``source``, ``no_camera``, ``kiosk``, ``pin``,
+``run(args)`` is called by :mod:`app.cli` with ``source``, ``no_camera``, ``kiosk``,
 ``settings`` and ``debug``. The window is shown first and the session (camera, model, music)
 starts on the next turn of the event loop, so the window paints before the model loads.
 
@@ -221,15 +221,6 @@ def start(args: Any) -> Running:
     settings_path = settings_path or paths.settings_file()
     loaded = settings_mod.load(settings_path)
     settings = loaded.settings
-
-    pin = getattr(args, "pin", None)
-    if pin:
-        try:
-            from app.kiosk import apply_pin_argument
-        except ImportError:
-            log.warning("kiosk PIN support is not available in this build")
-        else:
-            apply_pin_argument(settings, pin)
 
     kiosk = bool(getattr(args, "kiosk", False) or settings.kiosk.enabled)
     reporter = CrashReporter(quiet=kiosk)

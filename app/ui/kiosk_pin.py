@@ -114,7 +114,7 @@ class PinDialog(QDialog):
             self.title.setText("Leaving kiosk mode is disabled")
             self.message.setText(
                 "No admin PIN is set. To leave, stop MoodPlayer from the system, "
-                "or start it once with --pin to set one."
+                "or set one with: moodplayer set-pin"
             )
             self.keypad.hide()
             self.dots.hide()

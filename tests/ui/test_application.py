@@ -12,15 +12,12 @@ import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import settings as settings_mod
-from app.errors import UserError
 from app.ui import application
 from app.ui.main_window import MainWindow
 
 
 def _args(settings: Path, **kw) -> argparse.Namespace:
-    values = dict(
-        source=None, no_camera=True, kiosk=False, pin=None, settings=str(settings), debug=False
-    )
+    values = dict(source=None, no_camera=True, kiosk=False, settings=str(settings), debug=False)
     values.update(kw)
     return argparse.Namespace(**values)
 
@@ -68,21 +65,6 @@ def test_geometry_is_restored(started, tmp_path) -> None:
     # (the offscreen screen is 800 px wide, so x and width may be clamped; y and height are not)
     restored = second.window.geometry()
     assert (restored.y(), restored.height()) == (saved.y(), saved.height()) == (47, 640)
-
-
-def test_pin_argument_is_stored_hashed(started, tmp_path) -> None:
-    from app.kiosk import verify_pin
-
-    path = tmp_path / "settings.toml"
-    started(_args(path, pin="2468")).shut_down()
-    stored = settings_mod.load(path).settings.kiosk.pin_hash
-    assert "2468" not in stored
-    assert verify_pin("2468", stored)
-
-
-def test_bad_pin_is_a_user_error(qtbot, tmp_path) -> None:
-    with pytest.raises(UserError):
-        application.start(_args(tmp_path / "settings.toml", pin="12"))
 
 
 def test_kiosk_flag_opens_the_kiosk_window(started, tmp_path) -> None:
