@@ -7,11 +7,21 @@
 - logs each reason: the exit code or signal and the child's last lines on stderr (which are also
   passed through to the supervisor's own stderr, e.g. into the systemd journal);
 - stops when the child exits 0 (a deliberate quit, e.g. the kiosk admin PIN), with a usage error
-  (2: restarting cannot fix the command line) or after Ctrl+C (130);
-- forwards SIGTERM and SIGINT to the child, waits for it (killing it after 10 s), and stops.
+  (2: restarting cannot fix the command line), with a user error (1 and a last stderr line
+  ``moodplayer: ...``: a bad option, setting or file; that line is logged as the reason) or after
+  Ctrl+C (130);
+- watches the child's heartbeat: it offers the child a systemd-style notify socket
+  (``NOTIFY_SOCKET``, ``WATCHDOG_USEC``; see :mod:`app.sdnotify`). Once the child said
+  ``READY=1`` (or sent a first ``WATCHDOG=1``), a gap of more than the watchdog interval between
+  heartbeats means the window hangs: the child gets SIGABRT (its faulthandler writes the stacks to
+  stderr, which is logged), SIGKILL 5 s later, and is restarted like a crash;
+- forwards SIGTERM, SIGINT and SIGHUP to the child, waits for it (killing it after 10 s), and
+  stops.
 
-Under systemd use the unit in ``assets/moodplayer.service`` (``Restart=on-failure``) instead: one
-supervisor is enough.
+No PIN is ever logged: a ``--pin`` value in a command line is replaced by ``***``.
+
+Under systemd use the unit in ``assets/moodplayer.service`` (``Type=notify``, ``WatchdogSec=``,
+``Restart=on-failure``) instead: one supervisor is enough.
 """
 
 from __future__ import annotations
@@ -21,9 +31,12 @@ import contextlib
 import logging
 import logging.handlers
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +53,43 @@ log = logging.getLogger(__name__)
 # Exit codes after which a restart cannot help: a deliberate quit, a wrong command line, Ctrl+C.
 FINAL_CODES = frozenset({ExitStatus.OK, ExitStatus.USAGE, ExitStatus.INTERRUPTED})
 STDERR_LINES = 20
+# How the command line prints a UserError (app.cli.main): "moodplayer: <sentence>".
+USER_ERROR_PREFIX = "moodplayer: "
+# Heartbeat: the app must send WATCHDOG=1 at least this often (seconds) once it is ready.
+WATCHDOG_S = 30.0
+# A start that never says READY=1 within this long counts as hung as well.
+START_TIMEOUT_S = 120.0
+# After SIGABRT (stack dump), SIGKILL follows this much later.
+ABORT_GRACE_S = 5.0
+
+
+def redact(command: Sequence[str]) -> list[str]:
+    """``command`` with the value of any ``--pin`` replaced by ``***``, for logging."""
+    out: list[str] = []
+    hide_next = False
+    for word in command:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif word == "--pin":
+            out.append(word)
+            hide_next = True
+        elif word.startswith("--pin="):
+            out.append("--pin=***")
+        else:
+            out.append(word)
+    return out
+
+
+def user_error(code: int, lines: Sequence[str]) -> str | None:
+    """The sentence of a user error (exit 1 whose last stderr line is ``moodplayer: ...``), or
+    None. A Python crash also exits 1, but ends with a traceback line instead."""
+    if code != ExitStatus.ERROR or not lines:
+        return None
+    last = lines[-1].strip()
+    if last.startswith(USER_ERROR_PREFIX) and not any("Traceback" in line for line in lines):
+        return last[len(USER_ERROR_PREFIX) :]
+    return None
 
 
 @dataclass
@@ -106,6 +156,95 @@ class _StderrTail:
         return list(self.lines)
 
 
+class _Watchdog:
+    """The supervisor's end of the notify protocol for one child: a datagram socket the child
+    writes READY=1 / WATCHDOG=1 / STOPPING=1 to, and a thread that aborts the child when its
+    heartbeats stop."""
+
+    def __init__(
+        self,
+        interval_s: float,
+        start_timeout_s: float,
+        clock: Callable[[], float],
+        grace_s: float = ABORT_GRACE_S,
+    ) -> None:
+        self.interval_s = interval_s
+        self.start_timeout_s = start_timeout_s
+        self.grace_s = grace_s
+        self.clock = clock
+        self.ready = False
+        self.stopping = False
+        self.beats = 0
+        self.fired: str | None = None
+        self._folder = tempfile.mkdtemp(prefix="moodplayer-notify-")
+        self.path = os.path.join(self._folder, "notify")
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self._socket.bind(self.path)
+        self._socket.settimeout(0.1)
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        env = dict(base)
+        env["NOTIFY_SOCKET"] = self.path
+        env["WATCHDOG_USEC"] = str(int(self.interval_s * 1_000_000))
+        env.pop("WATCHDOG_PID", None)
+        return env
+
+    def watch(self, child: subprocess.Popen[bytes]) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(child,), name="child-watchdog", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, child: subprocess.Popen[bytes]) -> None:
+        started = last = self.clock()
+        while not self._done.is_set() and child.poll() is None:
+            try:
+                message = self._socket.recv(4096).decode("utf-8", "replace")
+            except TimeoutError:
+                message = ""
+            except OSError:
+                return
+            now = self.clock()
+            for line in message.splitlines():
+                if line == "READY=1" and not self.ready:
+                    self.ready = True
+                    last = now
+                    log.info("supervisor: the app is ready")
+                elif line == "WATCHDOG=1":
+                    self.beats += 1
+                    self.ready = True
+                    last = now
+                elif line == "STOPPING=1":
+                    self.stopping = True
+            if self.stopping:
+                continue
+            if self.ready and now - last > self.interval_s:
+                self._abort(child, f"no heartbeat for {now - last:.1f} s (the window hangs)")
+                return
+            if not self.ready and now - started > self.start_timeout_s:
+                self._abort(child, f"not ready after {now - started:.0f} s (the start hangs)")
+                return
+
+    def _abort(self, child: subprocess.Popen[bytes], why: str) -> None:
+        self.fired = why
+        log.error("supervisor: %s; stopping the app to restart it", why)
+        with contextlib.suppress(OSError):
+            child.send_signal(signal.SIGABRT)  # faulthandler dumps every thread's stack
+            child.send_signal(signal.SIGCONT)  # a stopped (SIGSTOP) child must run to die
+        if not self._done.wait(self.grace_s) and child.poll() is None:
+            with contextlib.suppress(OSError):
+                child.kill()
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        self._socket.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
 class Supervisor:
     """Runs ``command`` until it exits for good. ``sleep(seconds)`` must return early (True) when
     a stop was requested; ``clock`` measures how long each run lasted."""
@@ -120,9 +259,15 @@ class Supervisor:
         echo: IO[str] | None = None,
         env: dict[str, str] | None = None,
         stop_timeout: float = 10.0,
+        watchdog_s: float | None = WATCHDOG_S,
+        start_timeout_s: float = START_TIMEOUT_S,
     ) -> None:
         self.command = list(command)
         self.stop_timeout = stop_timeout
+        self.watchdog_s = watchdog_s
+        self.start_timeout_s = start_timeout_s
+        # why the watchdog stopped each hung run, oldest first
+        self.hangs: list[str] = []
         self.backoff = backoff or Backoff()
         self.clock = clock
         self.echo = echo
@@ -163,20 +308,34 @@ class Supervisor:
                 child.kill()
 
     def _run_once(self) -> tuple[int, list[str]]:
-        child = subprocess.Popen(self.command, stderr=subprocess.PIPE, env=self.env)
-        with self._lock:
-            self._child = child
-        if self._stop.is_set():  # a stop arrived while we were starting it
-            self.request_stop()
-        assert child.stderr is not None
-        tail = _StderrTail(child.stderr, self.echo)
-        code = child.wait()
-        with self._lock:
-            self._child = None
-        return code, tail.join()
+        watchdog = None
+        env = self.env
+        if self.watchdog_s:
+            watchdog = _Watchdog(self.watchdog_s, self.start_timeout_s, time.monotonic)
+            env = watchdog.environment(os.environ if env is None else env)
+        try:
+            child = subprocess.Popen(self.command, stderr=subprocess.PIPE, env=env)
+            with self._lock:
+                self._child = child
+            if self._stop.is_set():  # a stop arrived while we were starting it
+                self.request_stop()
+            if watchdog is not None:
+                watchdog.watch(child)
+            assert child.stderr is not None
+            tail = _StderrTail(child.stderr, self.echo)
+            code = child.wait()
+            with self._lock:
+                self._child = None
+            lines = tail.join()
+        finally:
+            if watchdog is not None:
+                watchdog.close()
+        if watchdog is not None and watchdog.fired:
+            self.hangs.append(watchdog.fired)
+        return code, lines
 
     def run(self) -> int:
-        log.info("supervisor: starting %s", " ".join(self.command))
+        log.info("supervisor: starting %s", " ".join(redact(self.command)))
         while True:
             started = self.clock()
             try:
@@ -190,6 +349,16 @@ class Supervisor:
                 return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else _exit_status(code)
             if code in FINAL_CODES:
                 log.info("supervisor: the app ended (%s); not restarting", describe_exit(code))
+                if code == ExitStatus.USAGE and lines:
+                    log.error("supervisor: the command line is wrong: %s", lines[-1])
+                return code
+            problem = user_error(code, lines)
+            if problem is not None:
+                log.error(
+                    "supervisor: the app cannot start: %s. Not restarting: fix that and start "
+                    "again.",
+                    problem,
+                )
                 return code
             reason = describe_exit(code)
             self.crashes.append((reason, lines))
@@ -254,9 +423,11 @@ def run_supervised(
     backoff: Backoff | None = None,
     configure_logging: bool = True,
     quiet: bool = False,
+    watchdog_s: float | None = WATCHDOG_S,
 ) -> int:
     """Run the app (``argv`` are its options, without ``--supervised``) and restart it after
-    crashes; returns the exit status for the process. SIGTERM/SIGINT are forwarded to the app.
+    crashes or hangs; returns the exit status for the process. SIGTERM/SIGINT/SIGHUP are forwarded
+    to the app.
     ``quiet`` keeps the app's stderr out of the supervisor's own (it is still logged on a crash)."""
     if configure_logging:
         _log_to_file()
@@ -267,6 +438,7 @@ def run_supervised(
         clock=clock,
         echo=None if quiet else sys.stderr,
         env=child_environment(os.environ),
+        watchdog_s=watchdog_s,
     )
     installed: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -274,7 +446,7 @@ def run_supervised(
         def forward(signum: int, _frame: FrameType | None) -> None:
             supervisor.request_stop(signum)
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             installed[sig] = signal.signal(sig, forward)
     try:
         return supervisor.run()

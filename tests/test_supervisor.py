@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -154,12 +155,12 @@ def test_default_command_runs_this_app() -> None:
     assert supervisor.default_command(["--kiosk"]) == [sys.executable, "-m", "app", "--kiosk"]
 
 
-def test_example_systemd_unit_restarts_on_failure_only() -> None:
+def _unit(name: str) -> dict[str, dict[str, str]]:
     from app import paths
 
     sections: dict[str, dict[str, str]] = {}
     current: dict[str, str] = {}
-    for line in (paths.assets_dir() / "moodplayer.service").read_text().splitlines():
+    for line in (paths.assets_dir() / name).read_text().splitlines():
         line = line.strip()
         if not line or line.startswith(("#", ";")):
             continue
@@ -169,13 +170,39 @@ def test_example_systemd_unit_restarts_on_failure_only() -> None:
         key, sep, value = line.partition("=")
         assert sep, f"not key=value: {line!r}"
         current[key] = value
+    return sections
+
+
+def test_example_systemd_unit_restarts_on_failure_and_hang() -> None:
+    sections = _unit("moodplayer.service")
     assert set(sections) == {"Unit", "Service", "Install"}
     service = sections["Service"]
+    assert service["Type"] == "notify"
+    assert float(service["WatchdogSec"]) >= 10
+    assert service["NotifyAccess"] == "main"
     assert service["Restart"] == "on-failure"
     assert service["ExecStart"].split()[-1] == "--kiosk"
     assert "--supervised" not in service["ExecStart"]
+    assert (
+        "--pin"
+        not in (Path(supervisor.__file__).parents[1] / "assets/moodplayer.service").read_text()
+    )
     assert service["RestartPreventExitStatus"] == "2"
     assert sections["Install"]["WantedBy"] == "graphical-session.target"
+
+
+def test_cage_kiosk_session_unit_needs_no_desktop() -> None:
+    sections = _unit("moodplayer-cage.service")
+    service = sections["Service"]
+    command = service["ExecStart"].split()
+    assert command[0].endswith("/cage")
+    assert command[command.index("--") + 1].endswith("moodplayer")
+    assert "--kiosk" in command and "--supervised" in command
+    assert service["PAMName"] == "login"
+    assert service["TTYPath"] == "/dev/tty1"
+    assert service["Restart"] == "always"
+    assert sections["Unit"]["Conflicts"] == "getty@tty1.service"
+    assert sections["Install"]["WantedBy"] == "graphical.target"
 
 
 def test_stop_during_the_backoff_wait_ends_without_restarting() -> None:
@@ -218,3 +245,147 @@ def test_child_environment_keeps_sdl_from_swallowing_sigterm() -> None:
     assert supervisor.child_environment({"SDL_NO_SIGNAL_HANDLERS": "0"}) == {
         "SDL_NO_SIGNAL_HANDLERS": "0"
     }
+
+
+# Says READY=1 and beats WATCHDOG=1 for a while, then (first run only) stops its own event loop
+# with SIGSTOP, as a hung window would; the second run beats, then exits 0.
+HANG_ONCE = r"""
+import os, pathlib, signal, socket, sys, time
+counter = pathlib.Path(sys.argv[1])
+n = int(counter.read_text()) if counter.exists() else 0
+counter.write_text(str(n + 1))
+address = os.environ["NOTIFY_SOCKET"]
+interval = int(os.environ["WATCHDOG_USEC"]) / 1e6
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.sendto(b"READY=1", address)
+for _ in range(4):
+    time.sleep(interval / 3)
+    sock.sendto(b"WATCHDOG=1", address)
+if n == 0:
+    print("about to hang", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGSTOP)
+    time.sleep(60)
+print("fine now", file=sys.stderr)
+"""
+
+
+def test_a_hung_child_is_aborted_and_restarted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    counter = tmp_path / "runs"
+    caplog.set_level(logging.INFO, logger="app.supervisor")
+    sleeps: list[float] = []
+    sup = Supervisor(
+        [sys.executable, "-c", HANG_ONCE, str(counter)],
+        sleep=sleeps.append,
+        watchdog_s=0.6,
+    )
+    sup_started = time.monotonic()
+    assert sup.run() == 0
+    took = time.monotonic() - sup_started
+    assert counter.read_text() == "2"
+    assert sup.restarts == 1
+    assert len(sup.hangs) == 1 and "no heartbeat" in sup.hangs[0]
+    # SIGABRT after the gap (the stopped child was continued so it could die)
+    assert sup.crashes[0][0] == "killed by signal SIGABRT (6)"
+    assert "about to hang" in sup.crashes[0][1]
+    assert "the window hangs" in caplog.text
+    assert took < 20
+
+
+def test_a_start_that_never_gets_ready_counts_as_hung(tmp_path: Path) -> None:
+    sup = Supervisor(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        sleep=lambda s: sup.request_stop(),
+        watchdog_s=0.5,
+        start_timeout_s=0.5,
+    )
+    sup.run()
+    assert sup.hangs and "not ready" in sup.hangs[0]
+
+
+def test_stopping_child_is_not_aborted_while_it_shuts_down(tmp_path: Path) -> None:
+    script = (
+        "import os, socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+        "a = os.environ['NOTIFY_SOCKET']; s.sendto(b'READY=1', a); s.sendto(b'STOPPING=1', a); "
+        "time.sleep(1.5)"
+    )
+    sup = Supervisor([sys.executable, "-c", script], sleep=lambda s: None, watchdog_s=0.3)
+    assert sup.run() == 0
+    assert sup.hangs == []
+
+
+def test_a_user_error_is_not_restarted_and_the_reason_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.supervisor")
+    script = (
+        "import sys; print('moodplayer: no camera at index 7 (found: 0)', file=sys.stderr); "
+        "sys.exit(1)"
+    )
+    sleeps: list[float] = []
+    sup = Supervisor([sys.executable, "-c", script], sleep=sleeps.append)
+    assert sup.run() == 1
+    assert sleeps == [] and sup.restarts == 0
+    assert "cannot start: no camera at index 7" in caplog.text
+
+
+def test_a_python_crash_with_exit_1_is_restarted(tmp_path: Path) -> None:
+    counter = tmp_path / "runs"
+    script = (
+        "import pathlib, sys; c = pathlib.Path(sys.argv[1]); "
+        "n = int(c.read_text()) if c.exists() else 0; c.write_text(str(n + 1)); "
+        "sys.exit(0) if n else (_ for _ in ()).throw(RuntimeError('moodplayer: boom'))"
+    )
+    sup = Supervisor(
+        [sys.executable, "-c", script, str(counter)], sleep=lambda s: None, clock=FakeClock()
+    )
+    assert sup.run() == 0
+    assert sup.restarts == 1
+
+
+def test_a_bad_option_stops_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="app.supervisor")
+    code = supervisor.run_supervised(
+        ["--no-such-option"], sleep=lambda s: None, configure_logging=False, quiet=True
+    )
+    assert code == 2
+    assert "the command line is wrong" in caplog.text
+    assert "--no-such-option" in caplog.text
+
+
+def test_the_pin_is_never_logged() -> None:
+    assert supervisor.redact(["python", "-m", "app", "--pin", "4711", "--kiosk"]) == [
+        "python",
+        "-m",
+        "app",
+        "--pin",
+        "***",
+        "--kiosk",
+    ]
+    assert supervisor.redact(["x", "--pin=4711"]) == ["x", "--pin=***"]
+
+
+def test_notify_protocol_on_a_fake_notify_socket(tmp_path: Path) -> None:
+    import socket
+
+    from app import sdnotify
+
+    path = tmp_path / "notify"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    server.settimeout(2)
+    try:
+        notifier = sdnotify.Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "20000000"})
+        assert notifier.watchdog_s == 20.0
+        assert notifier.notify(sdnotify.READY, "STATUS=playing")
+        assert notifier.notify(sdnotify.WATCHDOG)
+        assert server.recv(100) == b"READY=1\nSTATUS=playing"
+        assert server.recv(100) == b"WATCHDOG=1"
+        notifier.close()
+    finally:
+        server.close()
+    assert not sdnotify.Notifier({}).notify(sdnotify.READY)
+    assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "5000000", "WATCHDOG_PID": "1"}, 2) is None
+    assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "5000000"}) == 5.0
+    assert sdnotify.socket_address({"NOTIFY_SOCKET": "@abc"}) == "\0abc"
