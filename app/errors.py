@@ -9,6 +9,9 @@ class ExitStatus(enum.IntEnum):
     OK = 0
     ERROR = 1  # something the user can fix: a bad path, a bad model, a bad card
     USAGE = 2  # wrong command-line words (argparse uses 2 as well)
+    # The kiosk window went away without the admin PIN (closed, killed by its window manager):
+    # not a deliberate quit, so a supervisor or systemd starts the app again (EX_TEMPFAIL).
+    RESTART = 75
     INTERRUPTED = 130  # Ctrl+C
 
 

@@ -167,7 +167,9 @@ class _Watchdog:
         start_timeout_s: float,
         clock: Callable[[], float],
         grace_s: float = ABORT_GRACE_S,
+        on_ready: Callable[[], object] | None = None,
     ) -> None:
+        self.on_ready = on_ready
         self.interval_s = interval_s
         self.start_timeout_s = start_timeout_s
         self.grace_s = grace_s
@@ -212,6 +214,8 @@ class _Watchdog:
                     self.ready = True
                     last = now
                     log.info("supervisor: the app is ready")
+                    if self.on_ready is not None:
+                        self.on_ready()
                 elif line == "WATCHDOG=1":
                     self.beats += 1
                     self.ready = True
@@ -268,6 +272,8 @@ class Supervisor:
         self.start_timeout_s = start_timeout_s
         # why the watchdog stopped each hung run, oldest first
         self.hangs: list[str] = []
+        # how many runs said READY=1
+        self.readies = 0
         self.backoff = backoff or Backoff()
         self.clock = clock
         self.echo = echo
@@ -280,6 +286,15 @@ class Supervisor:
         self._child: subprocess.Popen[bytes] | None = None
         # re-entrant: the signal handler runs on the main thread, which may hold it
         self._lock = threading.RLock()
+
+    def _ready(self) -> None:
+        self.readies += 1
+
+    @property
+    def child_pid(self) -> int | None:
+        """The running app's process id (None between runs)."""
+        with self._lock:
+            return self._child.pid if self._child is not None else None
 
     @property
     def stopping(self) -> bool:
@@ -311,7 +326,9 @@ class Supervisor:
         watchdog = None
         env = self.env
         if self.watchdog_s:
-            watchdog = _Watchdog(self.watchdog_s, self.start_timeout_s, time.monotonic)
+            watchdog = _Watchdog(
+                self.watchdog_s, self.start_timeout_s, time.monotonic, on_ready=self._ready
+            )
             env = watchdog.environment(os.environ if env is None else env)
         try:
             child = subprocess.Popen(self.command, stderr=subprocess.PIPE, env=env)

@@ -274,14 +274,51 @@ def start(args: Any) -> Running:
 
 
 def run(args: Any) -> int:
-    """Show the player until the listener quits; returns the exit status."""
+    """Show the player until the listener quits; returns the exit status.
+
+    SIGTERM, SIGHUP and SIGINT quit through the same path as the menu (everything saved). The GUI
+    thread sends the service manager's heartbeat. A kiosk whose window went away without the
+    admin PIN or a signal exits with ``ExitStatus.RESTART`` so it is started again."""
+    from app.ui import lifecycle
+
     running = start(args)
     app = running.app
+    watcher = lifecycle.SignalWatcher(parent=app)
+    signalled: list[int] = []
+    watcher.received.connect(signalled.append)
+    lifecycle.connect_quit(watcher, app.quit)
+    watcher.install()
+    heartbeat = lifecycle.Heartbeat(parent=app)
+    autosave = lifecycle.AutoSave(running.session, parent=app)
+    QTimer.singleShot(0, lambda: heartbeat.ready("window shown"))
+    QTimer.singleShot(0, autosave.start)
+    left_kiosk: list[bool] = []
+    exit_requested = getattr(running.window, "exit_requested", None)
+    if exit_requested is not None:
+        exit_requested.connect(lambda: left_kiosk.append(True))
+
+    def stopping() -> None:
+        heartbeat.stopping()
+        autosave.stop()
+        running.shut_down()
+
     _schedule_screenshot(running.window, app.quit)
-    app.aboutToQuit.connect(running.shut_down)
+    app.aboutToQuit.connect(stopping)
     try:
         code = app.exec()
     finally:
-        app.aboutToQuit.disconnect(running.shut_down)
+        app.aboutToQuit.disconnect(stopping)
         running.close()
-    return int(code) if code else int(ExitStatus.OK)
+        watcher.uninstall()
+        heartbeat.close()
+    if code:
+        return int(code)
+    if (
+        running.kiosk
+        and not left_kiosk
+        and not signalled
+        and not os.environ.get("MOODPLAYER_SCREENSHOT")
+    ):
+        log.warning("kiosk: the window went away without the admin PIN; exiting to be restarted")
+        return int(ExitStatus.RESTART)
+    return int(ExitStatus.OK)

@@ -20,6 +20,8 @@ Scenarios:
 - ``shutdown-playback`` / ``shutdown-fade`` / ``shutdown-reconnect``: plays, then closes the
   window during playback, 0.3 s into a 30 s fade, or while the camera reconnects (after the
   watched video file was deleted).
+- ``signal``: plays, sets the volume, then sends itself ``MOODPLAYER_CHILD_SIGNAL`` (TERM, HUP or
+  INT) as a service manager would.
 
 Steps wait for conditions (music playing, frames analysed), with a 40 s deadline as a guard.
 """
@@ -116,6 +118,17 @@ def _close_window() -> None:
     window.close()  # as the listener clicking the window's close button
 
 
+def _send_signal() -> None:
+    import signal
+
+    window = _main_window()
+    window.session.player.set_volume(0.37)
+    _record("before close")
+    REPORT["notes"]["close_requested_at"] = time.monotonic()
+    name = os.environ.get("MOODPLAYER_CHILD_SIGNAL", "TERM")
+    os.kill(os.getpid(), getattr(signal, f"SIG{name}"))
+
+
 def _after(seconds: float, action: Any) -> None:
     from PySide6.QtCore import QTimer
 
@@ -187,6 +200,8 @@ def _set_up(scenario: str) -> None:
         _when(lambda s: _analysed(20)(s) and _playing(s), _close_window, then=seconds)
     elif scenario == "shutdown-playback":
         _when(_playing, _close_window, then=0.5)
+    elif scenario == "signal":
+        _when(_playing, _send_signal, then=0.5)
     elif scenario == "shutdown-fade":
 
         def fade() -> None:

@@ -106,3 +106,10 @@ def test_close_during_camera_reconnect(child_home: Path, tmp_path: Path) -> None
     assert before["camera_state"] == "reconnecting", before
     assert before["reconnects"] >= 1
     _check_clean_exit(run, "during camera reconnect")
+
+
+@pytest.mark.parametrize("name", ["TERM", "HUP", "INT"])
+def test_a_signal_ends_the_app_cleanly_with_everything_saved(child_home: Path, name: str) -> None:
+    run = run_child("signal", child_home, ["--no-camera"], MOODPLAYER_CHILD_SIGNAL=name)
+    _check_clean_exit(run, f"on SIG{name}")
+    assert f"SIG{name} received" in run.log_text
