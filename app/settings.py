@@ -568,6 +568,9 @@ class LoadResult:
     problems: tuple[str, ...] = ()
     # Where a file that could not be read at all (or one from a newer version) was kept, if any.
     backup: Path | None = None
+    # Keys this version does not know ("room", "music.crossfade"): kept and written back, so not
+    # problems (a newer version's keys must not nag at every start); logged for typos.
+    unknown: tuple[str, ...] = ()
 
 
 def _upgrade(data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
@@ -589,6 +592,7 @@ def _upgrade(data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
 def from_dict(data: Mapping[str, Any], root: type[Settings] = Settings) -> LoadResult:
     """Settings from a parsed file: good values used, bad ones named, unknown keys kept."""
     problems: list[str] = []
+    unknown_names: list[str] = []
     data = _upgrade(dict(data), problems)
     settings = root()
     declared = options(root)
@@ -599,7 +603,7 @@ def from_dict(data: Mapping[str, Any], root: type[Settings] = Settings) -> LoadR
             continue
         if name not in by_section:
             unknown[name] = copy.deepcopy(value)
-            problems.append(f"{name}: unknown setting, kept as it is")
+            unknown_names.append(name)
             continue
         if not isinstance(value, dict):
             problems.append(f"{name}: expected a table, got {value!r}; using defaults")
@@ -608,14 +612,14 @@ def from_dict(data: Mapping[str, Any], root: type[Settings] = Settings) -> LoadR
             opt = declared.get(f"{name}.{key_name}")
             if opt is None:
                 unknown.setdefault(name, {})[key_name] = copy.deepcopy(item)
-                problems.append(f"{name}.{key_name}: unknown setting, kept as it is")
+                unknown_names.append(f"{name}.{key_name}")
                 continue
             used, problem = opt.check(item)
             set_value(settings, opt.key, copy.deepcopy(used))
             if problem:
                 problems.append(problem)
     settings.unknown_keys = unknown
-    return LoadResult(settings, tuple(problems))
+    return LoadResult(settings, tuple(problems), unknown=tuple(unknown_names))
 
 
 def to_dict(settings: Settings) -> dict[str, Any]:
@@ -699,6 +703,11 @@ def load(path: Path, root: type[Settings] = Settings) -> LoadResult:
     result = from_dict(data, root)
     for problem in result.problems:
         log.warning("settings: %s", problem)
+    if result.unknown:
+        log.warning(
+            "settings: %s: not known to this version (a typo, or a newer version's); kept as is",
+            ", ".join(result.unknown),
+        )
     if kept is not None:
         return dataclasses.replace(result, backup=kept)
     return result

@@ -121,6 +121,13 @@ class SettingsDialog(QDialog):
         self._setup_ui()
         self._connect()
         self._load(self._settings)
+        self._fit_screen()
+
+    def _fit_screen(self) -> None:
+        """Tall enough for the Music page where the screen allows (pages scroll otherwise)."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        height = 720 if screen is None else max(520, min(720, screen.height() - 60))
+        self.resize(max(self.width(), 660), height)
 
     # -- building -------------------------------------------------------------------------------
 

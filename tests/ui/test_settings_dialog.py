@@ -298,3 +298,17 @@ def test_a_value_its_declaration_refuses_is_explained_and_not_saved(qtbot, tmp_p
     click_ok(dialog)
     assert dialog.error_label.text() == "State: 'b' is not one of a."
     assert not path.exists()
+
+
+def test_ok_keeps_keys_this_version_does_not_know(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        '[music]\nfade_s = 2.0\ncrossfade_curve = "equal-power"\n[room]\nmood = "shared"\n'
+    )
+    dialog = make_dialog(qtbot, settings_mod.load(path).settings, path)
+    dialog.fields["music.fade_s"].set_value(3.0)
+    click_ok(dialog)
+    data = settings_mod.tomllib.loads(path.read_text())
+    assert data["music"]["fade_s"] == 3.0
+    assert data["music"]["crossfade_curve"] == "equal-power"
+    assert data["room"] == {"mood": "shared"}
