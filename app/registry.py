@@ -86,7 +86,7 @@ class Registry(Generic[T]):
         try:
             backend = self.get(name)
         except KeyError as exc:
-            raise UserError(str(exc.args[0])) from None
+            raise UserError(f"There is {exc.args[0]}.") from None
         reason = backend.unavailable_reason()
         if reason is not None:
             raise UserError(reason)

@@ -215,6 +215,15 @@ def _choices(values: Iterable[str | tuple[str, str]]) -> tuple[Choice, ...]:
     return tuple(Choice(v, v) if isinstance(v, str) else Choice(*v) for v in values)
 
 
+def _registered(kind: str) -> tuple[tuple[str, str], ...]:
+    """The visible backends of a vision registry as (name, label) choices, in its order."""
+    from app.vision.detector_registry import DETECTORS
+    from app.vision.model_registry import MODELS
+
+    backends = MODELS if kind == "model" else DETECTORS
+    return tuple((b.name, b.label) for b in backends if not b.hidden)
+
+
 def option(
     default: T,
     *,
@@ -309,11 +318,7 @@ class CameraSettings:
 class ModelSettings:
     backend: str = option(
         "bundled",
-        choices=(
-            ("bundled", "Bundled model (mini-Xception, MIT licence)"),
-            ("deepface", "DeepFace"),
-            ("onnx", "My own ONNX model (with its JSON model card beside it)"),
-        ),
+        choices=_registered("model"),
         label="Expression model",
         help="Which model reads the expression from the face.",
         widget="radio",
@@ -330,11 +335,9 @@ class ModelSettings:
         label="Also read the mirrored face (slower, often a little more accurate)",
         help="Average each face with its mirror image.",
     )
-    # TODO(coordinator): take these choices from the face detector registry in app/vision once
-    # the perception work lands it.
     detector: str = option(
         "haar",
-        choices=(("haar", "Haar cascade (built in)"), ("yunet", "YuNet (faster, steadier)")),
+        choices=_registered("detector"),
         label="Face detector",
         help="What finds the face in the frame.",
     )

@@ -95,7 +95,8 @@ def load_frames(video: Path) -> list[np.ndarray]:
 def build_ours(variant: str) -> Any:
     """Our Analyzer for ``variant`` (see OUR_VARIANTS), one thread; None when unavailable."""
     from app.errors import UserError
-    from app.vision.analyzer import Analyzer, build_analyzer, build_detector
+    from app.vision.analyzer import Analyzer, build_analyzer
+    from app.vision.detector_registry import build_detector
 
     analyzer = build_analyzer(threads=1)
     try:
@@ -450,7 +451,7 @@ def explore_our_detector(frames: list[np.ndarray], truth: list[Any]) -> list[dic
 
 def explore_batching(frames: list[np.ndarray], truth: list[Any]) -> list[dict[str, Any]]:
     """Model time per face for batches of 1, 4 and 16 faces (crops of the true boxes)."""
-    from app.vision.model import bundled_model
+    from app.vision.model_registry import bundled_model
     from app.vision.reading import Box
 
     model = bundled_model(threads=1)

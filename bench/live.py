@@ -38,8 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from app.vision.capture import CaptureStats, CaptureWorker, open_source  # noqa: E402
+from app.vision.capture import CaptureStats, CaptureWorker  # noqa: E402
 from app.vision.reading import Reading  # noqa: E402
+from app.vision.source_registry import open_source  # noqa: E402
 from bench import frames as bench_frames  # noqa: E402
 
 SECTION = "## Live mood"

@@ -37,7 +37,7 @@ if str(REPO) not in sys.path:
 
 from app.vision.analyzer import Analyzer  # noqa: E402
 from app.vision.detector import FaceDetector, HaarFaceDetector, YuNetFaceDetector  # noqa: E402
-from app.vision.model import bundled_model  # noqa: E402
+from app.vision.model_registry import bundled_model  # noqa: E402
 from app.vision.reading import Box  # noqa: E402
 
 # how often the tracking detector searches the whole frame (its default, as the app runs it)

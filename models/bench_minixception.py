@@ -19,7 +19,7 @@ import numpy as np
 import onnxruntime as ort
 from skimage import data
 
-from app.vision.model import bundled_model
+from app.vision.model_registry import bundled_model
 from app.vision.reading import EXPRESSIONS, Box
 
 

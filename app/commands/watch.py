@@ -26,15 +26,10 @@ from app import paths
 from app import settings as settings_module
 from app.errors import ExitStatus, UserError
 from app.mood.voter import MoodChange, MoodVoter, VoterConfig
-from app.vision.capture import (
-    FOLDER_FPS,
-    Analyzer,
-    CaptureState,
-    CaptureStats,
-    CaptureWorker,
-    open_source,
-)
+from app.vision.capture import Analyzer, CaptureState, CaptureStats, CaptureWorker
+from app.vision.image_folder import FOLDER_FPS
 from app.vision.reading import Reading
+from app.vision.source_registry import open_source
 
 log = logging.getLogger(__name__)
 

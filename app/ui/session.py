@@ -544,7 +544,8 @@ def build_session(
         return build_analyzer(session.settings.model)
 
     def worker_factory(analyzer: Any, on_reading: Any, on_state: Any) -> Any:
-        from app.vision.capture import CaptureWorker, open_source
+        from app.vision.capture import CaptureWorker
+        from app.vision.source_registry import open_source
 
         spec = session.source or "0"
         loop = session.settings.camera.loop_video

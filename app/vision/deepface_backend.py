@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from app.errors import UserError
-from app.vision.model import CardPreprocessing, Float32Array, ModelCard
+from app.vision.card import ModelCard
+from app.vision.preprocessing import CardPreprocessing, Float32Array
 from app.vision.reading import EXPRESSIONS
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def weights_path() -> Path:
 
 
 def unavailable_reason() -> str | None:
-    """None when DeepFace can be used right now, else one sentence saying what to do.
+    """None when DeepFace can be used right now (the package, its weights on disk and TensorFlow),
+    else one sentence saying what to do.
 
     Looks only: nothing is imported, created or downloaded.
     """
@@ -71,6 +73,12 @@ def unavailable_reason() -> str | None:
             f"DeepFace's emotion weights are not on this computer: download {WEIGHTS_URL} once "
             f"into {weights.parent}/ (MoodPlayer never downloads by itself), "
             "or choose the bundled model."
+        )
+    if importlib.util.find_spec("tensorflow") is None:
+        return (
+            "DeepFace is installed but TensorFlow, which it runs on, is not: install it with "
+            "`pip install 'moodplayer[deepface]'` (or `pip install tensorflow`), "
+            "or choose the bundled model in Settings → Model."
         )
     return None
 

@@ -2,11 +2,12 @@
 
 They are real objects with simple, predictable behaviour — not mocks:
 
+- :class:`FakeSource` plays a script of frames, failed reads and exceptions.
 - :class:`FakeDetector` returns the boxes it was given (the same every frame, or one list per
   call from a sequence), so a test decides where "the face" is.
 - :class:`FakeModel` crops exactly as a real model card says (it *is* a
-  :class:`~app.vision.model.CardPreprocessing`), and predicts from the input's brightness: the
-  mean pixel (0..255, undoing the card's scaling) picks the expression
+  :class:`~app.vision.preprocessing.CardPreprocessing`), and predicts from the input's
+  brightness: the mean pixel (0..255, undoing the card's scaling) picks the expression
   ``EXPRESSIONS[min(6, int(mean * 7 / 256))]`` with probability :data:`FakeModel.TOP`, the rest
   share what is left. So a uniform grey image of level 0..36 reads "angry", 220..255 "neutral";
   :func:`level_for` gives a grey level for any expression. ``fixed=`` makes it return the same
@@ -19,8 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from app.vision.model import CardPreprocessing, Float32Array, ModelCard
+from app.vision.card import ModelCard
+from app.vision.preprocessing import CardPreprocessing, Float32Array
 from app.vision.reading import EXPRESSIONS, Box
+from app.vision.sources import Frame, SourceEnded
 
 #: A card like the bundled model's (64x64 grey, fer's crop), for models that exist only in tests.
 FAKE_CARD = ModelCard(
@@ -120,3 +123,50 @@ class FakeModel(CardPreprocessing):
         out = np.full((len(x), len(EXPRESSIONS)), rest, np.float32)
         out[np.arange(len(x)), classes] = self.TOP
         return out
+
+
+Script = Sequence["Frame | BaseException | None"]
+
+
+class FakeSource:
+    """A scripted source for tests: each read returns the next frame, None (a failed read) or
+    raises the next exception; at the end it loops or raises :class:`SourceEnded`.
+
+    ``open_error`` makes ``open()`` raise (a camera that is not there).
+    """
+
+    def __init__(
+        self,
+        script: Script,
+        fps: float | None = None,
+        loop: bool = False,
+        open_error: BaseException | None = None,
+        name: str = "fake",
+    ) -> None:
+        self.script = list(script)
+        self.fps = fps
+        self.loop = loop
+        self.open_error = open_error
+        self.name = name
+        self.reads = 0
+        self.opened = False
+        self.closed = False
+
+    def open(self) -> None:
+        if self.open_error is not None:
+            raise self.open_error
+        self.opened = True
+
+    def read(self) -> Frame | None:
+        if not self.script:
+            raise SourceEnded(self.name)
+        if self.reads >= len(self.script) and not self.loop:
+            raise SourceEnded(self.name)
+        item = self.script[self.reads % len(self.script)]
+        self.reads += 1
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self.closed = True

@@ -238,7 +238,7 @@ def test_yunet_detector_option(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     analyzers: list[Analyzer] = []
 
     def make(model_path, tta, threads=1, track=False, detector="haar"):  # type: ignore[no-untyped-def]
-        from app.vision.analyzer import build_detector
+        from app.vision.detector_registry import build_detector
 
         analyzers.append(Analyzer(build_detector(detector, track=track), FakeModel(), tta=tta))
         return analyzers[-1]

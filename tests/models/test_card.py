@@ -8,7 +8,7 @@ from pathlib import Path
 
 import onnx
 
-from app.vision.model import load_card
+from app.vision.card import load_card
 from app.vision.reading import EXPRESSIONS
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

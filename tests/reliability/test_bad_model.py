@@ -22,7 +22,7 @@ from app import paths
 from app import settings as settings_mod
 from app.music.player import PlayerState
 from app.ui import application
-from app.vision import model as model_mod
+from app.vision import model_registry as model_mod
 
 BUNDLED = paths.models_dir() / f"{model_mod.BUNDLED_NAME}.onnx"
 

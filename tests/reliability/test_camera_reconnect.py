@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 from app.vision import capture
-from app.vision.capture import CaptureState, CaptureWorker, SourceError
+from app.vision.capture import CaptureState, CaptureWorker
 from app.vision.reading import EXPRESSIONS, Box, Reading
+from app.vision.sources import SourceError
 
 CYCLES = 100
 READINGS_PER_VISIT = 3

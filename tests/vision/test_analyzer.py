@@ -11,10 +11,12 @@ import pytest
 from app import paths
 from app.errors import UserError
 from app.settings import ModelSettings
-from app.vision.analyzer import Analyzer, build_analyzer, build_detector
+from app.vision.analyzer import Analyzer, build_analyzer
+from app.vision.card import load_card
 from app.vision.detector import HaarFaceDetector
+from app.vision.detector_registry import build_detector
 from app.vision.fakes import FAKE_CARD, FakeDetector, FakeModel, WholeFrameDetector, level_for
-from app.vision.model import CardPreprocessing, load_card
+from app.vision.preprocessing import CardPreprocessing
 from app.vision.reading import EXPRESSIONS, Box
 from tests.media import astronaut_bgr, background, face_on_background, fer_crop
 

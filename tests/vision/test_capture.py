@@ -14,20 +14,15 @@ import pytest
 from app import paths
 from app.errors import UserError
 from app.mood.voter import MoodVoter
-from app.vision import capture
-from app.vision.capture import (
-    CameraSource,
-    CaptureState,
-    CaptureWorker,
-    FakeSource,
-    ImageFolderSource,
-    SourceEnded,
-    SourceError,
-    VideoFileSource,
-    backoff_delays,
-    open_source,
-)
+from app.vision import camera, capture
+from app.vision.camera import CameraSource
+from app.vision.capture import CaptureState, CaptureWorker, backoff_delays
+from app.vision.fakes import FakeSource
+from app.vision.image_folder import ImageFolderSource
 from app.vision.reading import Box, Reading
+from app.vision.source_registry import open_source
+from app.vision.sources import SourceEnded, SourceError
+from app.vision.video import VideoFileSource
 from tests.media import scene_video
 
 S = CaptureState
@@ -126,18 +121,18 @@ def test_open_source_knows_cameras_videos_and_folders(tmp_path: Path) -> None:
 
 
 def test_missing_camera_says_which_exist() -> None:
-    message = capture.missing_camera_message(1, [0])
+    message = camera.missing_camera_message(1, [0])
     assert message == "No camera at index 1 (found: 0). Choose one in Settings → Camera."
-    assert "found: none" in capture.missing_camera_message(2, [])
+    assert "found: none" in camera.missing_camera_message(2, [])
     # No webcam on this machine: index 9 cannot open, and the message lists what was found.
     with pytest.raises(SourceError, match=r"No camera at index 9 \(found: .*\)\. Choose one"):
         CameraSource(9).open()
-    assert 9 not in capture.list_cameras(max_index=9)
+    assert 9 not in camera.list_cameras(max_index=9)
 
 
 def test_a_camera_that_is_there_but_busy_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     # Pretend the device node for camera 0 exists (as when another app holds the camera).
-    monkeypatch.setattr(capture, "_candidate_indices", lambda max_index: [0])
+    monkeypatch.setattr(camera, "_candidate_indices", lambda max_index: [0])
     with pytest.raises(SourceError, match="Camera 0 is there but cannot be opened"):
         CameraSource(0).open()
 
@@ -170,7 +165,7 @@ def test_image_folder_in_name_order_skipping_unreadable_files(
     source = ImageFolderSource(tmp_path, loop=False, fps=4.0)
     source.open()
     assert source.fps == 4.0
-    with caplog.at_level(logging.WARNING, logger="app.vision.capture"):
+    with caplog.at_level(logging.WARNING, logger="app.vision.image_folder"):
         values = []
         with pytest.raises(SourceEnded):
             while True:

@@ -17,14 +17,9 @@ from skimage import data
 
 from app import paths
 from app.errors import UserError
-from app.vision.model import (
-    ExpressionModel,
-    available_models,
-    bundled_model,
-    expression_for,
-    load_card,
-    open_model,
-)
+from app.vision.card import expression_for, load_card
+from app.vision.model_registry import available_models, bundled_model, open_model
+from app.vision.onnx_model import ExpressionModel
 from app.vision.reading import EXPRESSIONS, Box
 
 BUNDLED_ONNX = paths.models_dir() / "emotion_minixception.onnx"
@@ -373,5 +368,5 @@ def test_open_model_follows_the_settings(tmp_path: Path) -> None:
     assert open_model("onnx", str(mine)).card.name == "chosen-model"
     with pytest.raises(UserError, match="No model file is chosen"):
         open_model("onnx", "")
-    with pytest.raises(UserError, match="Unknown model backend 'tflite'"):
+    with pytest.raises(UserError, match=r"no expression model called 'tflite' \(known: bundled"):
         open_model("tflite")

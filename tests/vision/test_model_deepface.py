@@ -60,6 +60,26 @@ def test_missing_weights_give_the_one_time_fetch_instruction(
     assert list(home.iterdir()) == []  # no folder made, no download started
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorflow") is not None, reason="tensorflow is installed here"
+)
+def test_weights_without_tensorflow_is_not_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.vision.model_registry import MODELS
+
+    _fake_installed_deepface(tmp_path, monkeypatch)
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+    weights = weights_path()
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"weights")
+    reason = MODELS.unavailable_reason("deepface")
+    assert reason is not None and "TensorFlow" in reason
+    assert "deepface" not in MODELS.available()
+    with pytest.raises(UserError, match="TensorFlow"):
+        MODELS.create("deepface")
+
+
 def test_weights_path_follows_deepface_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
