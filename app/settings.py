@@ -529,7 +529,11 @@ def _options(root: type) -> dict[str, Option]:
         for f in dataclasses.fields(sec.kind):
             declared = f.metadata.get(_OPTION)
             if declared is None:
-                raise TypeError(f"{sec.kind.__name__}.{f.name} is not declared with option()")
+                raise TypeError(
+                    f"{sec.kind.__name__}.{f.name} is not declared with option(): write "
+                    f"`{f.name}: <type> = option(<default>, label=..., help=...)` "
+                    "(docs/INTERFACES.md, Settings)"
+                )
             key = f"{sec.name}.{f.name}"
             found[key] = dataclasses.replace(
                 declared, key=key, type=hints[f.name], page=declared.page or sec.page

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from app import paths
+
 BACKGROUND = "#121419"
 SURFACE = "#1b1e26"
 SURFACE_HIGH = "#252935"
@@ -47,6 +49,9 @@ FONT_FAMILIES = ["Inter", "Cantarell", "Noto Sans", "Segoe UI", "Helvetica Neue"
 def mood_color(expression: str | None) -> QColor:
     return QColor(MOOD_COLORS.get(expression or "", TEXT_DIM))
 
+
+# Small images the style sheet draws (spin box arrows, radio buttons), shipped in assets/ui.
+_UI = (paths.assets_dir() / "ui").as_posix()
 
 STYLE_SHEET = f"""
 QWidget {{ color: {TEXT}; }}
@@ -106,14 +111,9 @@ QComboBox::drop-down {{ border: none; width: 22px; }}
 QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
     border: none; background: transparent; width: 16px;
 }}
-QAbstractSpinBox::up-arrow {{
-    width: 0; height: 0; border-left: 4px solid transparent; border-right: 4px solid transparent;
-    border-bottom: 5px solid {TEXT_DIM};
-}}
-QAbstractSpinBox::down-arrow {{
-    width: 0; height: 0; border-left: 4px solid transparent; border-right: 4px solid transparent;
-    border-top: 5px solid {TEXT_DIM};
-}}
+QAbstractSpinBox::up-arrow {{ image: url("{_UI}/spin-up.svg"); width: 10px; height: 6px; }}
+QAbstractSpinBox::down-arrow {{ image: url("{_UI}/spin-down.svg"); width: 10px; height: 6px; }}
+QAbstractSpinBox::up-arrow:disabled, QAbstractSpinBox::down-arrow:disabled {{ image: none; }}
 QComboBox QAbstractItemView {{
     background: {SURFACE_HIGH}; border: 1px solid {BORDER}; selection-background-color: {ACCENT};
     outline: none;
@@ -153,6 +153,9 @@ QScrollBar:vertical {{ background: transparent; width: 8px; }}
 QScrollBar::handle:vertical {{ background: {SURFACE_HIGH}; border-radius: 4px; min-height: 24px; }}
 QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
 QCheckBox::indicator, QRadioButton::indicator {{ width: 16px; height: 16px; }}
+QRadioButton::indicator {{ image: url("{_UI}/radio-off.svg"); }}
+QRadioButton::indicator:checked {{ image: url("{_UI}/radio-on.svg"); }}
+QRadioButton::indicator:disabled {{ image: url("{_UI}/radio-disabled.svg"); }}
 QToolTip {{
     background: {SURFACE_HIGH}; color: {TEXT}; border: 1px solid {BORDER}; padding: 4px;
 }}
