@@ -21,7 +21,8 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,19 +120,29 @@ class PinGate:
     with every further wrong try up to 5 minutes. A right PIN resets the count.
 
     With ``state_path`` the count and the lock are kept in that file (written atomically after
-    every attempt), so restarting the app does not reset the throttle; ``now`` must then be
-    wall-clock seconds (``time.time()``). A lock further ahead than the longest lock (the clock
+    every attempt), so restarting the app does not reset the throttle. ``now`` may come from any
+    clock (the session's monotonic one); the file holds the lock's end in wall-clock time
+    (``wall()``, ``time.time`` by default). A lock further ahead than the longest lock (the clock
     was set back) is cut to the longest lock.
     """
 
-    def __init__(self, stored: str, *, state_path: Path | None = None, now: float = 0.0) -> None:
+    def __init__(
+        self,
+        stored: str,
+        *,
+        state_path: Path | None = None,
+        now: float = 0.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._stored = stored
         self._failures = 0
         self._locked_until = 0.0
         self._state_path = state_path
+        self._wall = wall
         if state_path is not None:
-            self._failures, self._locked_until = _read_throttle(state_path)
-            self._locked_until = min(self._locked_until, now + PIN_LOCK_MAX_S)
+            self._failures, until_wall = _read_throttle(state_path)
+            left = min(PIN_LOCK_MAX_S, max(0.0, until_wall - wall()))
+            self._locked_until = now + left if left > 0 else 0.0
 
     @property
     def enabled(self) -> bool:
@@ -153,7 +164,7 @@ class PinGate:
         if verify_pin(pin, self._stored):
             self._failures = 0
             self._locked_until = 0.0
-            self._save()
+            self._save(now)
             log.info("kiosk: admin PIN accepted")
             return PinAnswer(PinResult.ACCEPTED)
         self._failures += 1
@@ -164,13 +175,15 @@ class PinGate:
             lock = min(PIN_LOCK_MAX_S, PIN_LOCK_S * 2.0 ** min(extra, 16))
             self._locked_until = now + lock
             answer = PinAnswer(PinResult.LOCKED, lock)
-        self._save()
+        self._save(now)
         return answer
 
-    def _save(self) -> None:
+    def _save(self, now: float) -> None:
         if self._state_path is None:
             return
-        data = {"failures": self._failures, "locked_until": self._locked_until}
+        left = self.wait_s(now)
+        until = self._wall() + left if left > 0 else 0.0
+        data = {"failures": self._failures, "locked_until": until}
         try:
             atomic_write(self._state_path, json.dumps(data).encode("utf-8"))
         except OSError as exc:

@@ -4,8 +4,11 @@ lines kept in memory for error reports."""
 from __future__ import annotations
 
 import collections
+import contextlib
+import io
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 from app import paths
@@ -32,6 +35,16 @@ class RecentLines(logging.Handler):
 recent = RecentLines()
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read (0600), each new one included."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = super()._open()
+        with contextlib.suppress(OSError):  # a file system without modes
+            os.chmod(self.baseFilename, 0o600)
+        return stream
+
+
 def setup(debug: bool = False, log_file: bool = True, directory: Path | None = None) -> Path | None:
     """Configure the root logger once; returns the log file path (None when not logging to file)."""
     root = logging.getLogger()
@@ -51,7 +64,7 @@ def setup(debug: bool = False, log_file: bool = True, directory: Path | None = N
     try:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "moodplayer.log"
-        rotating = logging.handlers.RotatingFileHandler(
+        rotating = PrivateRotatingFileHandler(
             target, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT, encoding="utf-8"
         )
     except OSError as exc:

@@ -82,6 +82,9 @@ STRATEGY_MAPPINGS: dict[str, dict[str, str]] = {
         "neutral": "calm",
     },
 }
+# A session plan (the iso principle) first meets the mood as "match" does, then steps toward its
+# target (app/mood/plan.py); its mapping is the starting point.
+STRATEGY_MAPPINGS["plan"] = dict(STRATEGY_MAPPINGS["match"])
 
 _KIOSK_CONTROL_CHOICES = (
     ("play_pause", "Play / pause"),
@@ -394,9 +397,12 @@ class MusicSettings:
         choices=(
             ("match", "Match it (sad → melancholy songs)"),
             ("lift", "Lift it (sad → upbeat songs, angry → calm songs)"),
+            ("plan", "Follow a session plan (meet the mood, then step toward a target)"),
         ),
         label="When a mood is seen",
-        help="Match the mood, or gently lift it (the music-therapy idea).",
+        help="Match the mood, gently lift it (the music-therapy idea), or follow a session "
+        "plan: first the music that matches, then one step at a time toward the target mood "
+        "(Session page).",
         widget="radio",
     )
     # The user's edits on top of the strategy's mapping: expression -> playlist name.
@@ -466,6 +472,58 @@ class KioskSettings:
         unit="s",
     )
     cursor_hide_s: float = option(3.0, range=(0.5, 3600.0))
+    max_volume: float = option(
+        1.0,
+        range=(0.05, 1.0),
+        label="Loudest volume",
+        help="Visitors cannot turn the music up further; only the admin changes it (behind the "
+        "PIN).",
+        step=0.05,
+        decimals=2,
+    )
+    fixed_volume: bool = option(
+        False,
+        label="Keep the volume fixed at the loudest volume",
+        help="The kiosk plays at exactly the loudest volume; visitors cannot change it.",
+    )
+    hide_mood_word: bool = option(
+        False,
+        label="Hide the mood word",
+        help="Show only the music and a neutral colour, not 'The room feels Sad' in large type.",
+    )
+    session_hours: str = option(
+        "",
+        label="Session hours",
+        help="When the kiosk plays, e.g. 08:00-12:00, 14:00-20:00 (local time). Outside them it "
+        "rests: a quiet screen, the camera off, no music. Empty: always.",
+    )
+
+
+@dataclass
+class SessionSettings:
+    plan_target: str = option(
+        "upbeat",
+        choices=tuple(DEFAULT_PLAYLISTS),
+        label="Session plan: target mood",
+        help="With 'Follow a session plan', the music steps toward this mood playlist.",
+    )
+    plan_minutes: float = option(
+        15.0,
+        range=(1.0, 240.0),
+        label="Session plan: time to the target",
+        help="How long the walk from the matching music to the target takes.",
+        step=1.0,
+        decimals=0,
+        unit="min",
+    )
+    report: bool = option(
+        False,
+        label="Write a session report",
+        help="A CSV of time, mood seen and its confidence, face present, track, volume and "
+        "changes by hand, plus a one-page picture, in the data folder's reports/. Never a "
+        "picture of a face. Off by default; shown on screen while on.",
+    )
+    report_interval_s: float = option(10.0, range=(1.0, 3600.0))
 
 
 @dataclass
@@ -484,6 +542,7 @@ class Settings:
     music: MusicSettings = section(MusicSettings, page="Music")
     model: ModelSettings = section(ModelSettings, page="Model")
     kiosk: KioskSettings = section(KioskSettings, page="Kiosk")
+    session: SessionSettings = section(SessionSettings, page="Session")
     window: WindowSettings = section(WindowSettings)
     # Keys of the file that this version does not know, as read: written back on save so that a
     # newer version's settings survive a run of this one. Not a setting itself.

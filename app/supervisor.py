@@ -29,7 +29,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import logging.handlers
 import os
 import shutil
 import signal
@@ -45,7 +44,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from app import paths
+from app import logs, paths
 from app.errors import ExitStatus
 
 log = logging.getLogger(__name__)
@@ -421,7 +420,7 @@ def _log_to_file() -> None:
     try:
         folder = paths.log_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        handler = logs.PrivateRotatingFileHandler(
             Path(folder) / "supervisor.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8"
         )
     except OSError as exc:

@@ -135,27 +135,29 @@ def test_allowed_controls_filters_unknown() -> None:
 def test_pin_throttle_survives_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
     stored = kiosk.hash_pin("4711", iterations=FAST)
     state = kiosk.throttle_file(tmp_path)
-    gate = PinGate(stored, state_path=state, now=1000.0)
+    wall = [1_700_000_000.0]
+    gate = PinGate(stored, state_path=state, now=5.0, wall=lambda: wall[0])
     for i in range(3):
-        answer = gate.attempt("0000", now=1000.0 + i)
-    assert answer.result is PinResult.LOCKED
-    # the app restarts: a new gate from the same file is still locked, and counts on
-    again = PinGate(stored, state_path=state, now=1010.0)
+        answer = gate.attempt("0000", now=5.0 + i)
+    assert answer.result is PinResult.LOCKED  # at monotonic 7 = wall + 0: locked 30 s
+    # 8 s later the app restarts (a fresh monotonic clock): still locked, and it counts on
+    wall[0] += 8.0
+    again = PinGate(stored, state_path=state, now=0.0, wall=lambda: wall[0])
     assert again.failures == 3
-    locked = again.attempt("4711", now=1010.0)
+    locked = again.attempt("4711", now=0.0)
     assert locked.result is PinResult.LOCKED
     assert locked.wait_s == pytest.approx(22.0)
-    assert again.attempt("0000", now=1040.0).wait_s == 2 * kiosk.PIN_LOCK_S
-    assert again.attempt("4711", now=1100.0).result is PinResult.ACCEPTED
-    assert PinGate(stored, state_path=state, now=1101.0).failures == 0
+    assert again.attempt("0000", now=22.0).wait_s == 2 * kiosk.PIN_LOCK_S
+    assert again.attempt("4711", now=82.0).result is PinResult.ACCEPTED
+    assert PinGate(stored, state_path=state, now=0.0).failures == 0
     assert oct(state.stat().st_mode & 0o777) == "0o600"
 
 
 def test_pin_throttle_lock_from_a_clock_set_back_is_cut_to_the_longest(tmp_path) -> None:  # type: ignore[no-untyped-def]
     stored = kiosk.hash_pin("4711", iterations=FAST)
     state = kiosk.throttle_file(tmp_path)
-    state.write_text('{"failures": 3, "locked_until": 999999999.0}')
-    gate = PinGate(stored, state_path=state, now=100.0)
+    state.write_text('{"failures": 3, "locked_until": 9999999999.0}')
+    gate = PinGate(stored, state_path=state, now=100.0, wall=lambda: 1_700_000_000.0)
     assert gate.wait_s(100.0) == kiosk.PIN_LOCK_MAX_S
 
 

@@ -50,6 +50,8 @@ def test_many_megabytes_leave_at_most_six_bounded_files(
     assert total <= (logs.LOG_FILE_COUNT + 1) * (logs.LOG_FILE_BYTES + longest)
     # the newest line is in the current file, the oldest are gone
     assert f"{lines - 1:06d}" in target.read_text(encoding="utf-8")
+    # every log file, rotated ones included, is private to its owner
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}
     kept = "".join(f.read_text(encoding="utf-8") for f in files)
     assert " 000000 " not in kept
     # the in-memory tail for error reports stays bounded too

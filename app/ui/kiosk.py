@@ -49,9 +49,18 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, paths
-from app.kiosk import CursorTimer, IdleTracker, PinAnswer, PinGate, PinResult, allowed_controls
+from app.kiosk import (
+    CursorTimer,
+    IdleTracker,
+    PinAnswer,
+    PinGate,
+    PinResult,
+    allowed_controls,
+    throttle_file,
+)
 from app.ui import icons, theme
 from app.ui.kiosk_awake import ScreenAwake, find_backend
+from app.ui.kiosk_guard import KioskGuard
 from app.ui.kiosk_pin import PinDialog
 
 log = logging.getLogger(__name__)
@@ -142,7 +151,7 @@ class KioskWindow(QWidget):
         now = self._clock()
         kiosk = session.settings.kiosk
         self._pin_hash = kiosk.pin_hash
-        self._gate = PinGate(kiosk.pin_hash)
+        self._gate = self._make_gate(kiosk.pin_hash, now)
         self._idle = IdleTracker(kiosk.idle_after_s, now)
         self._cursor = CursorTimer(kiosk.cursor_hide_s, now)
         self._allowed = allowed_controls(kiosk.allowed_controls)
@@ -153,6 +162,8 @@ class KioskWindow(QWidget):
         self._app_quitting = False
         self._mood_color = QColor(theme.ACCENT)
         self.pin_dialog: PinDialog | None = None
+        # brings the window back when minimised, hidden, moved away (started by show_kiosk)
+        self.guard: KioskGuard | None = None
         self._setup_ui()
         self._connect()
         self._apply_allowed()
@@ -502,7 +513,7 @@ class KioskWindow(QWidget):
         kiosk = settings.kiosk
         if kiosk.pin_hash != self._pin_hash:  # a new PIN starts a fresh count of wrong tries
             self._pin_hash = kiosk.pin_hash
-            self._gate = PinGate(kiosk.pin_hash)
+            self._gate = self._make_gate(kiosk.pin_hash, self._clock())
         self._idle.idle_after_s = kiosk.idle_after_s
         self._cursor.hide_after_s = kiosk.cursor_hide_s
         self._allowed = allowed_controls(kiosk.allowed_controls)
@@ -562,10 +573,13 @@ class KioskWindow(QWidget):
     # -- leaving ----------------------------------------------------------------------------
 
     def show_kiosk(self) -> None:
-        """Show full screen, above other windows."""
+        """Show full screen, above other windows, and keep it so (``KioskGuard``)."""
         self.showFullScreen()
         self.raise_()
         self.activateWindow()
+        if self.guard is None:
+            self.guard = KioskGuard(self)
+            self.guard.start()
 
     def showFullScreen(self) -> None:
         # Cover the whole screen even without a window manager (a bare X kiosk), where the
@@ -603,6 +617,9 @@ class KioskWindow(QWidget):
             event.ignore()
             return
         self._awake.release()
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
@@ -612,20 +629,29 @@ class KioskWindow(QWidget):
         """Open the admin PIN dialog (Ctrl+Shift+K); it stays open until cancelled or accepted."""
         if self.pin_dialog is not None and self.pin_dialog.isVisible():
             return self.pin_dialog
-        dialog = PinDialog(self, enabled=self._gate.enabled)
+        dialog = PinDialog(self, enabled=self._gate.enabled, clock=self._clock)
         dialog.pin_entered.connect(lambda pin: dialog.show_answer(self.try_pin(pin)))
         dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
         self.pin_dialog = dialog
+        if self.guard is not None:
+            self.guard.pause(dialog)
         wait = self._gate.wait_s(self._clock())
         if wait > 0:
             dialog.show_answer(PinAnswer(PinResult.LOCKED, wait))
         dialog.open()
         return dialog
 
+    def _make_gate(self, pin_hash: str, now: float) -> PinGate:
+        """The PIN gate, its wrong tries and lock kept in the data folder (they survive a
+        restart)."""
+        return PinGate(pin_hash, state_path=throttle_file(paths.data_dir()), now=now)
+
     def _forget_dialog(self, dialog: PinDialog) -> None:
         if self.pin_dialog is dialog:
             self.pin_dialog = None
         dialog.deleteLater()
+        if self.guard is not None:
+            self.guard.resume()
 
     def try_pin(self, pin: str) -> PinAnswer:
         """Check ``pin``; the right one leaves kiosk mode (the app quits)."""
@@ -638,5 +664,8 @@ class KioskWindow(QWidget):
         log.info("kiosk: leaving kiosk mode (admin PIN)")
         self._exit_allowed = True
         self._awake.release()
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
         self.exit_requested.emit()
         self.close()

@@ -5,6 +5,9 @@ The dialog only collects digits and shows answers; the kiosk window decides (``P
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -50,8 +53,16 @@ class PinDialog(QDialog):
 
     pin_entered = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(parent)
+        self._clock = clock
+        self._locked_until = 0.0
         self.setObjectName("kioskPin")
         self.setWindowFlags(
             Qt.WindowType.Dialog
@@ -62,9 +73,10 @@ class PinDialog(QDialog):
         self.setStyleSheet(STYLE)
         self._enabled = enabled
         self._digits = ""
-        self._unlock = QTimer(self)
-        self._unlock.setSingleShot(True)
-        self._unlock.timeout.connect(self._on_unlocked)
+        # while locked: the countdown, once a second (and the unlock when it reaches 0)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self._tick)
         self._setup_ui()
         self._connect()
 
@@ -105,6 +117,12 @@ class PinDialog(QDialog):
         self.cancel_button.setObjectName("action")
         self.ok_button = QPushButton("Leave kiosk mode")
         self.ok_button.setObjectName("primary")
+        # Enter submits the PIN: no button takes the keyboard focus or acts as the Enter key
+        # (a focused auto-default "Back" button used to swallow Enter and cancel)
+        for button in (self.cancel_button, self.ok_button):
+            button.setAutoDefault(False)
+            button.setDefault(False)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         row.addWidget(self.cancel_button)
         row.addStretch(1)
         row.addWidget(self.ok_button)
@@ -180,15 +198,29 @@ class PinDialog(QDialog):
             self._set_message("Leaving kiosk mode is disabled.", error=True)
 
     def _lock(self, wait_s: float) -> None:
-        seconds = max(1, round(wait_s))
-        self._set_message(f"Too many wrong tries. Try again in {seconds} s.", error=True)
+        self._locked_until = self._clock() + max(0.0, wait_s)
         self.keypad.setEnabled(False)
         self.ok_button.setEnabled(False)
-        self._unlock.start(int(seconds * 1000))
+        self._countdown.start()
+        self._tick()
 
     @property
     def locked(self) -> bool:
         return not self.keypad.isEnabled()
+
+    @property
+    def seconds_left(self) -> int:
+        """Whole seconds until the next try (0 when not locked), as shown."""
+        left = self._locked_until - self._clock()
+        return max(0, int(left) + (1 if left % 1 > 1e-6 else 0)) if left > 0 else 0
+
+    def _tick(self) -> None:
+        seconds = self.seconds_left
+        if seconds <= 0:
+            self._countdown.stop()
+            self._on_unlocked()
+            return
+        self._set_message(f"Too many wrong tries. Try again in {seconds} s.", error=True)
 
     def _on_unlocked(self) -> None:
         self.keypad.setEnabled(True)

@@ -407,3 +407,46 @@ def test_no_idle_screen_while_the_camera_is_lost(qtbot, room: Room) -> None:
     room.tick(30.0)
     assert window.idle
     assert "Camera on" in window.camera_chip.text()
+
+
+def test_enter_submits_the_pin_from_whatever_has_the_focus(qtbot, room: Room) -> None:
+    window = room.window(qtbot)
+    dialog = window.request_exit()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    QTest.keyClicks(dialog, PIN)
+    # Enter goes to the focused widget, as a real key press does; no button may swallow it
+    target = QApplication.focusWidget() or dialog
+    assert not any(
+        b.autoDefault() or b.isDefault() for b in (dialog.ok_button, dialog.cancel_button)
+    )
+    QTest.keyClick(target, Qt.Key.Key_Enter)
+    assert window.exited == [True]  # type: ignore[attr-defined]
+
+
+def test_the_lock_out_countdown_counts_down(qtbot, room: Room) -> None:
+    window = room.window(qtbot)
+    dialog = window.request_exit()
+    for _ in range(3):
+        dialog.show_answer(window.try_pin("0000"))
+    assert dialog.locked
+    assert "Try again in 30 s" in dialog.message.text()
+    room.clock.now += 1.0
+    qtbot.waitUntil(lambda: "Try again in 29 s" in dialog.message.text(), timeout=2000)
+    room.clock.now += 17.5
+    qtbot.waitUntil(lambda: "Try again in 12 s" in dialog.message.text(), timeout=2000)
+    room.clock.now += 12.0
+    qtbot.waitUntil(lambda: not dialog.locked, timeout=2000)
+    assert dialog.message.text() == ""
+
+
+def test_the_lock_out_survives_a_restart_of_the_window(qtbot, room: Room) -> None:
+    window = room.window(qtbot)
+    for _ in range(3):
+        window.try_pin("0000")
+    window.leave_kiosk()
+    # the app starts again: a new window over a new session still refuses the right PIN
+    again = Room(["skip"]).window(qtbot)
+    assert again.try_pin(PIN).result is PinResult.LOCKED
+    dialog = again.request_exit()
+    assert dialog.locked and "Try again in" in dialog.message.text()

@@ -103,3 +103,74 @@ def test_window_manager_close_is_refused_and_app_quit_is_not() -> None:
     assert lines[0] == "CLOSE True True"
     # QApplication.quit() ended the app and closed the window
     assert lines[1] == "QUIT False"
+
+
+ATTACKS = REPO / "tests" / "ui" / "kiosk_attacks.py"
+
+
+def _attack(*flags: str) -> dict:  # type: ignore[type-arg]
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    done = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", sys.executable, str(ATTACKS), *flags],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=REPO,
+        env=env,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:] + done.stdout[-2000:]
+    result = json.loads(lines[-1][len("RESULT ") :])
+    for name, figures in result["attacks"].items():
+        print(f"[reliability] kiosk {flags}: {name}: back in {figures['back_s']} s, {figures}")
+    return result
+
+
+def _check(result: dict) -> None:  # type: ignore[type-arg]
+    for name, figures in result["attacks"].items():
+        assert figures["alive"], name
+        assert figures["back_s"] is not None and figures["back_s"] < 1.0, (name, figures)
+    if result["pin"]:  # the admin's keys reach the kiosk through the grab: PIN + Enter leave
+        assert result["pin"]["exit"] == 0
+    else:  # the X connection killed (xkill): the process ends non-zero, so it is restarted
+        assert result["killed_exit"] not in (0, None)
+
+
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None
+    or shutil.which("openbox") is None
+    or shutil.which("xdotool") is None
+    or shutil.which("wmctrl") is None
+    or shutil.which("xwininfo") is None,
+    reason="needs xvfb-run, openbox, xdotool, wmctrl and xwininfo",
+)
+@pytest.mark.parametrize("grab", [True, False], ids=["keyboard grabbed", "no grab"])
+def test_attacks_under_openbox_bring_the_kiosk_back_within_a_second(grab: bool) -> None:
+    result = _attack("--wm", *([] if grab else ["--no-grab"]), *(["--pin"] if grab else []))
+    _check(result)
+    attacks = result["attacks"]
+    # the attacks really acted: the guard had to bring the window back
+    assert attacks["windowminimize"]["restores"] >= 1
+    assert attacks["windowunmap (hide)"]["restores"] >= 1
+    switch = attacks["key ctrl+alt+Right (next desktop)"]
+    show_desktop = attacks["key super+d (show desktop)"]
+    if grab:  # the kiosk has the keyboard: the window manager never saw the keys
+        assert switch["desktop"] == "0"
+        assert show_desktop["restores"] == 0
+    else:  # the keys acted: show-desktop hid the kiosk (it came back); the desktop changed
+        assert show_desktop["restores"] >= 1
+        assert switch["desktop"] == "1"  # and the kiosk, sticky, is on that one too
+
+
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None
+    or shutil.which("xdotool") is None
+    or shutil.which("xwininfo") is None,
+    reason="needs xvfb-run, xdotool and xwininfo",
+)
+def test_attacks_without_a_window_manager() -> None:
+    result = _attack()
+    _check(result)
+    assert result["attacks"]["windowunmap (hide)"]["restores"] >= 1
