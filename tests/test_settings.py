@@ -257,3 +257,46 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(
         S.save(s, path)
     assert path.read_bytes() == before
     assert list(tmp_path.glob(".settings-*.tmp")) == []
+
+
+KILLED_SAVE = """
+import sys, time
+from pathlib import Path
+from app import settings as S
+
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+
+S.os.fsync = stall
+S.save(S.Settings(), Path(sys.argv[1]))
+"""
+
+
+def test_a_save_killed_midway_leaves_the_old_file_and_its_temporary_file_goes_later(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "settings.toml"
+    path.write_text("[music]\nfade_s = 2.0\n")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SAVE, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "writing"
+        child.kill()  # SIGKILL: no clean-up handler runs
+    finally:
+        child.wait(10)
+        if child.stdout is not None:
+            child.stdout.close()
+    left = list(tmp_path.glob(".settings-*.tmp"))
+    assert len(left) == 1  # the kill left it behind
+    assert S.load(path).settings.music.fade_s == 2.0  # the old file is whole
+    assert left[0].exists()  # young: it could be another process's save in progress
+    assert S.remove_stale_temps(tmp_path, now=time.time() + S.STALE_TEMP_S + 1) == left
+    assert list(tmp_path.glob(".settings-*.tmp")) == []
