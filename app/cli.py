@@ -5,6 +5,7 @@
     moodplayer eval --images DIR --labels CSV [...]             accuracy on a labelled face set
     moodplayer watch [--source S] [--json]                      live mood in the terminal
     moodplayer set-pin [--clear]                                the kiosk admin PIN, from stdin
+    moodplayer library scan [FOLDER ...] [--json] | show [--json]  the mood-sorted music library
 
 Every failure a person can fix is one line on stderr and a non-zero exit, never a traceback.
 """
@@ -30,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "eval": "Measure the expression model's accuracy on a labelled set of face images.",
     "watch": "Follow the mood live from a camera, video or folder, in the terminal.",
     "set-pin": "Set the kiosk admin PIN (read twice from stdin or a hidden prompt), or --clear it.",
+    "library": "Sort your music into the six mood playlists: scan, show, why, move, pin, exclude.",
 }
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,8 @@ MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 MAX_ENTRIES = 10_000
 MAX_LINE = 4096
 MAX_FOLDER_DEPTH = 4
-MAX_FOLDER_FILES = 10_000
+# A folder playlist keeps at most this many files; more is said in ``Library.notes``.
+MAX_FOLDER_FILES = 100_000
 MAX_AUDIO_BYTES = 2 * 1024 * 1024 * 1024
 MAX_LOGGED_SKIPS = 20
 
@@ -162,10 +164,47 @@ class _Skips:
             )
 
 
-def _read_text(path: Path) -> str:
+def _read_bounded(path: Path) -> bytes:
+    """Up to ``MAX_PLAYLIST_BYTES`` of a regular file. Opened non-blocking and checked with
+    ``fstat`` first, so a FIFO or a device named ``.m3u`` is refused instead of hanging."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_PLAYLIST_BYTES:
+            chunk = os.read(descriptor, min(1 << 20, MAX_PLAYLIST_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks)
+
+
+def _decode_lines(raw: bytes, strict_utf8: bool) -> str:
+    """Text decoded line by line: UTF-8 where a line is UTF-8, else Latin-1 for that line only
+    (``strict_utf8``, for .m3u8: replacement characters), so one stray byte cannot turn a whole
+    UTF-8 playlist into Latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    lines: list[str] = []
+    for line in re.split(rb"(\r\n|\r|\n)", raw):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode("utf-8", "replace") if strict_utf8 else line.decode("latin-1"))
+    return "".join(lines)
+
+
+def read_playlist_text(path: Path) -> str:
     """The playlist file's text, bounded, with BOM and encoding handled."""
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_PLAYLIST_BYTES + 1)
+    raw = _read_bounded(path)
     if len(raw) > MAX_PLAYLIST_BYTES:
         log.warning("%s: larger than %d bytes; reading only the start", path, MAX_PLAYLIST_BYTES)
         raw = raw[:MAX_PLAYLIST_BYTES]
@@ -173,22 +212,31 @@ def _read_text(path: Path) -> str:
         raw = raw[3:]
     elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16", errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        if path.suffix.lower() == ".m3u8":
-            return raw.decode("utf-8", errors="replace")
-        return raw.decode("latin-1")
+    return _decode_lines(raw, strict_utf8=path.suffix.lower() == ".m3u8")
 
 
-def _resolve_entry(base: Path, entry: str) -> Path | None:
-    """A playlist entry as a local path, or None when it is a URL or nonsense."""
+_read_text = read_playlist_text
+
+
+def _network_path(entry: str) -> bool:
+    """``\\\\host\\share\\x.mp3``, ``//host/share/x.mp3``: opening it would connect to
+    another machine (SMB on Windows), so it is never stat'ed."""
+    return entry.startswith(("\\\\", "//", "\\/", "/\\"))
+
+
+def resolve_entry(base: Path, entry: str) -> Path | None:
+    """A playlist entry as a local path, or None when it is a URL, a network path or nonsense."""
     entry = entry.strip()
     if not entry or len(entry) > MAX_LINE or "\x00" in entry:
         return None
     if entry.lower().startswith("file://"):
-        entry = unquote(urlparse(entry).path)
+        parsed = urlparse(entry)
+        if parsed.netloc and parsed.netloc.lower() != "localhost":
+            return None
+        entry = unquote(parsed.path)
     elif _URL.match(entry):
+        return None
+    if _network_path(entry):
         return None
     candidate = Path(entry)
     if not candidate.is_absolute():
@@ -201,6 +249,9 @@ def _resolve_entry(base: Path, entry: str) -> Path | None:
     except (OSError, ValueError):
         return None
     return candidate
+
+
+_resolve_entry = resolve_entry
 
 
 def _tracks_from_entries(source: Path, entries: Iterable[tuple[str, str]]) -> tuple[Track, ...]:
@@ -294,8 +345,16 @@ def read_playlist_file(path: Path) -> Playlist | None:
     return Playlist(path.stem, tracks, path)
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    """Audio files under ``folder``, sorted, bounded in depth and count, without link loops."""
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _audio_files(
+    folder: Path, notes: list[str] | None = None, confine: str | None = None
+) -> list[Path]:
+    """Audio files under ``folder``, sorted, bounded in depth and count, without link loops;
+    linked folders are followed only while they stay inside ``confine`` (default: ``folder``)."""
+    real_root = confine if confine is not None else os.path.realpath(folder)
     found: list[Path] = []
     seen: set[tuple[int, int]] = set()
     stack: list[tuple[Path, int]] = [(folder, 0)]
@@ -316,11 +375,20 @@ def _audio_files(folder: Path) -> list[Path]:
         for child in children:
             visited += 1
             if visited > MAX_FOLDER_FILES:
-                log.warning("%s: more than %d files; the rest are ignored", folder, visited - 1)
+                message = (
+                    f"The folder {folder} has more than {MAX_FOLDER_FILES:,} files: only the "
+                    f"first {MAX_FOLDER_FILES:,} are in its playlist."
+                )
+                log.warning("%s", message)
+                if notes is not None:
+                    notes.append(message)
                 return sorted(found)
             path = Path(child.path)
             try:
                 if child.is_dir():
+                    if child.is_symlink() and not _inside(os.path.realpath(path), real_root):
+                        _skip(folder, path, "a link out of the library folder is not followed")
+                        continue
                     if depth + 1 <= MAX_FOLDER_DEPTH:
                         stack.append((path, depth + 1))
                     continue
@@ -331,11 +399,17 @@ def _audio_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_folder(folder: Path, name: str | None = None) -> Playlist | None:
-    """The audio files in ``folder`` (and below) as one playlist."""
+def read_folder(
+    folder: Path,
+    name: str | None = None,
+    notes: list[str] | None = None,
+    confine: str | None = None,
+) -> Playlist | None:
+    """The audio files in ``folder`` (and below) as one playlist (``notes`` collects sentences
+    for the listener, such as a folder over ``MAX_FOLDER_FILES``)."""
     tracks: list[Track] = []
     skip = _Skips(folder)
-    for path in _audio_files(folder):
+    for path in _audio_files(folder, notes, confine):
         track, reason = read_track(path)
         if track is None:
             skip(path.name, reason)
@@ -365,10 +439,13 @@ class Library:
     def __init__(self, folders: Sequence[Path | str]) -> None:
         self.folders: tuple[Path, ...] = tuple(Path(f).expanduser() for f in folders)
         self.playlists: dict[str, Playlist] = {}
+        # Sentences for the listener from the last scan (limits reached); shown by the UI.
+        self.notes: list[str] = []
 
     def scan(self) -> dict[str, Playlist]:
         """Read every folder again; returns (and keeps in ``.playlists``) name -> playlist."""
         found: dict[str, Playlist] = {}
+        self.notes = []
         for root in self.folders:
             for playlist in self._scan_root(root):
                 previous = found.get(playlist.name)
@@ -397,8 +474,12 @@ class Library:
                 _skip("library", root, "not a folder or playlist file")
                 return []
             if not root.is_dir():
-                log.info("playlist folder %s does not exist; skipped", root)
+                if os.path.lexists(root):
+                    _skip("library", root, "not a folder or playlist file")
+                else:
+                    log.info("playlist folder %s does not exist; skipped", root)
                 return []
+            real_root = os.path.realpath(root)
             with os.scandir(root) as entries:
                 children = sorted((Path(e.path) for e in entries), key=lambda p: p.name)
         except (OSError, ValueError) as exc:
@@ -423,7 +504,10 @@ class Library:
             except OSError:
                 continue
             if is_dir:
-                playlist = read_folder(child)
+                if child.is_symlink() and not _inside(os.path.realpath(child), real_root):
+                    _skip(root, child.name, "a link out of the library folder is not followed")
+                    continue
+                playlist = read_folder(child, notes=self.notes, confine=real_root)
                 if playlist is None:
                     _skip(root, child.name, "folder has no playable tracks")
                 else:

@@ -1,0 +1,227 @@
+"""The six smart mood playlists, built from the library database and the shipped tracks.
+
+Each analysed track goes to the mood its energy/valence puts it in (``moods.REGIONS``), or the
+mood its tag or mood-named folder says; the listener's choices come on top: *moved* to another
+mood, *pinned* (kept where it is, first in the playlist, whatever a new analysis says) or
+*excluded* (in no mood playlist). The shipped tracks keep their folder's mood, so the six
+playlists play before any scan. The result is ordinary ``Playlist`` objects under the six mood
+names, which the controller plays as it plays any playlist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import paths
+from app.music import library, moods
+from app.music.database import Choice, LibraryDatabase, TrackRecord
+from app.music.library import Playlist, Track
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one track sits, and why."""
+
+    track: Track
+    mood: str | None  # None: excluded
+    source: str  # "audio", "tag", "folder", "shipped", "moved", "pinned" or "excluded"
+    record: TrackRecord | None = None
+    choice: Choice | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.choice is not None and self.choice.pinned
+
+    def explain(self) -> str:
+        return explain(self)
+
+
+def _features_text(record: TrackRecord | None) -> str:
+    if record is None or record.energy is None or record.valence is None:
+        return ""
+    parts = [f"energy {record.energy:.2f}", f"valence {record.valence:.2f}"]
+    if record.tempo:
+        parts.append(f"{record.tempo:.0f} BPM")
+    return ", ".join(parts)
+
+
+def explain(placement: Placement) -> str:
+    """One line for people: "energy 0.82, valence 0.71, 128 BPM → upbeat"."""
+    features = _features_text(placement.record)
+    record = placement.record
+    sound = ""
+    if record is not None and record.energy is not None and record.valence is not None:
+        sound = moods.mood_at(record.energy, record.valence)
+    if placement.source == "excluded":
+        return "you excluded it from the mood playlists"
+    target = placement.mood or ""
+    if placement.source == "pinned":
+        return f"you pinned it to {target}" + (f" ({features})" if features else "")
+    if placement.source == "moved":
+        said = f"; its sound says {sound}: {features}" if features else ""
+        return f"you moved it to {target}{said}"
+    if placement.source == "tag" and record is not None:
+        extra = f" ({features})" if features else ""
+        return f"tagged mood {record.tag_mood!r} → {target}{extra}"
+    if placement.source in ("folder", "shipped"):
+        where = "shipped in" if placement.source == "shipped" else "in a folder named"
+        extra = f" ({features})" if features else ""
+        return f"{where} {target} → {target}{extra}"
+    return f"{features} → {target}" if features else target
+
+
+def _track(record: TrackRecord) -> Track:
+    return Track(
+        path=record.path,
+        title=record.title or record.path.stem,
+        artist=record.artist,
+        album=record.album,
+        duration=record.duration,
+    )
+
+
+def _place(
+    track: Track, record: TrackRecord | None, choice: Choice | None, base: str | None, source: str
+) -> Placement:
+    if choice is not None and choice.excluded:
+        return Placement(track, None, "excluded", record, choice)
+    if choice is not None and choice.mood is not None:
+        kind = "pinned" if choice.pinned else "moved"
+        return Placement(track, choice.mood, kind, record, choice)
+    if choice is not None and choice.pinned and base is not None:
+        return Placement(track, base, "pinned", record, choice)
+    return Placement(track, base, source, record, choice)
+
+
+def _under(path: Path, prefixes: Sequence[str]) -> bool:
+    text = str(path)
+    return any(text == p.rstrip(os.sep) or text.startswith(p) for p in prefixes)
+
+
+def placements(
+    records: Iterable[TrackRecord],
+    choices: Mapping[Path, Choice],
+    roots: Sequence[Path] | None = None,
+    shipped: Path | None = None,
+) -> list[Placement]:
+    """Every track's placement: analysed records under ``roots`` (all when None), then the
+    shipped tracks under ``shipped`` that the records do not already hold."""
+    prefixes = None
+    if roots is not None:
+        prefixes = [os.path.abspath(r).rstrip(os.sep) + os.sep for r in roots]
+        prefixes += [os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots]
+    result: list[Placement] = []
+    seen: set[Path] = set()
+    for record in records:
+        if not record.analysed or record.mood is None:
+            continue
+        if prefixes is not None and not _under(record.path, prefixes):
+            continue
+        seen.add(record.path)
+        result.append(
+            _place(
+                _track(record), record, choices.get(record.path), record.mood, record.mood_source
+            )
+        )
+    if shipped is not None:
+        for mood in moods.MOODS:
+            folder = shipped / mood
+            if not folder.is_dir():
+                continue
+            playlist = library.read_folder(folder)
+            for track in playlist.tracks if playlist is not None else ():
+                path = Path(os.path.abspath(track.path))
+                if path in seen or track.path in seen:
+                    continue
+                seen.add(path)
+                result.append(_place(track, None, choices.get(path), mood, "shipped"))
+    return result
+
+
+def _order(placement: Placement) -> tuple[int, float, str]:
+    record = placement.record
+    fit = 0.5
+    if record is not None and record.energy is not None and record.valence is not None:
+        fit = moods.distance(placement.mood or "calm", record.energy, record.valence)
+    return (0 if placement.pinned else 1, round(fit, 3), str(placement.track.path))
+
+
+def group(placed: Iterable[Placement]) -> dict[str, Playlist]:
+    """The six mood playlists (pinned tracks first, then the best fits); empty moods left out."""
+    by_mood: dict[str, list[Placement]] = {mood: [] for mood in moods.MOODS}
+    for placement in placed:
+        if placement.mood in by_mood:
+            by_mood[placement.mood].append(placement)
+    return {
+        mood: Playlist(mood, tuple(p.track for p in sorted(items, key=_order)), None)
+        for mood, items in by_mood.items()
+        if items
+    }
+
+
+def build_mood_playlists(
+    database: LibraryDatabase | None,
+    roots: Sequence[Path] | None = None,
+    shipped: Path | None = None,
+) -> dict[str, Playlist]:
+    """The six mood playlists from ``database`` (tracks under ``roots``; all when None) and the
+    shipped tracks (``shipped`` defaults to ``paths.playlists_dir()``)."""
+    shipped_dir = shipped if shipped is not None else paths.playlists_dir()
+    if database is None:
+        return group(placements((), {}, roots, shipped_dir))
+    return group(placements(database.tracks(), database.choices(), roots, shipped_dir))
+
+
+def with_mood_playlists(
+    playlists: Mapping[str, Playlist], mood_playlists: Mapping[str, Playlist]
+) -> dict[str, Playlist]:
+    """The six mood playlists first, then every folder and file playlist under its own name
+    (a folder named like a mood is already inside that mood's playlist)."""
+    merged = dict(mood_playlists)
+    for name, playlist in playlists.items():
+        if name not in merged:
+            merged[name] = playlist
+    return merged
+
+
+# -- the listener's choices --------------------------------------------------------------------
+
+
+def placement_of(database: LibraryDatabase, path: Path, shipped: Path | None = None) -> Placement:
+    """The placement of one track ("why is this track here?")."""
+    record = database.track(path)
+    choice = database.choice(path)
+    if record is not None and record.analysed:
+        return _place(_track(record), record, choice, record.mood, record.mood_source)
+    mood = moods.mood_from_folder(path)
+    source = "shipped" if shipped is not None and str(path).startswith(str(shipped)) else "folder"
+    return _place(Track(path, path.stem), record, choice, mood, source)
+
+
+def move(database: LibraryDatabase, path: Path, mood: str) -> None:
+    """Put ``path`` in ``mood`` from now on (rescans keep it there)."""
+    old = database.choice(path)
+    database.set_choice(Choice(path, mood, old.pinned if old else False, False))
+
+
+def pin(database: LibraryDatabase, path: Path, pinned: bool = True) -> None:
+    """Keep ``path`` in the mood it is in now (first in that playlist), or release the pin."""
+    old = database.choice(path) or Choice(path)
+    mood = old.mood
+    if pinned and mood is None:
+        mood = placement_of(database, path).mood
+    database.set_choice(Choice(path, mood if pinned else old.mood, pinned, old.excluded))
+
+
+def exclude(database: LibraryDatabase, path: Path, excluded: bool = True) -> None:
+    """Leave ``path`` out of every mood playlist (or take it back)."""
+    old = database.choice(path) or Choice(path)
+    database.set_choice(Choice(path, old.mood, old.pinned, excluded))
+
+
+def forget_choice(database: LibraryDatabase, path: Path) -> None:
+    """Back to where the analysis puts it."""
+    database.set_choice(Choice(path))
