@@ -106,18 +106,22 @@ def _track_line(record: TrackRecord, db: LibraryDatabase) -> str:
 
 
 class _Progress:
-    """Progress on stderr: one rewritten line on a terminal, a line every 2 s otherwise."""
+    """Progress on stderr: one rewritten line on a terminal; otherwise a line at each phase and
+    every 2 s."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.last = 0.0
+        self.phase = ""
 
     def __call__(self, update: ScanProgress) -> None:
         now = time.monotonic()
-        if update.phase != "done" and not self.tty and now - self.last < 2.0:
+        new_phase = update.phase != self.phase
+        if not new_phase and not self.tty and now - self.last < 2.0:
             return
         self.last = now
+        self.phase = update.phase
         if self.tty:
             self.stream.write(
                 "\r" + update.text().ljust(60) + ("\n" if update.phase == "done" else "")
@@ -128,7 +132,14 @@ class _Progress:
 
 
 def default_roots(settings: settings_module.Settings) -> list[Path]:
-    return library_module.default_folders(settings.music.playlist_folders)
+    """The shipped playlists, the user's playlist folder (when it exists: it is made only when
+    the user puts something there) and the folders in the settings."""
+    user = paths.user_playlists_dir()
+    return [
+        Path(f).expanduser()
+        for f in library_module.default_folders(settings.music.playlist_folders)
+        if Path(f) != user or user.exists()
+    ]
 
 
 def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

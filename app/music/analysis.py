@@ -6,8 +6,8 @@ file's own channels and rate):
 - ``loudness``: integrated loudness, LUFS (app/music/loudness.py);
 - ``brightness``: spectral centroid in Hz (mean over frames, weighted by frame energy);
 - ``onset_rate``: note onsets per second (peaks of the spectral flux);
-- ``tempo``: BPM from the autocorrelation of the onset envelope, weighted toward 120 BPM
-  (a BPM tag wins);
+- ``tempo``: BPM from the autocorrelation of the onset envelope, weighted toward 120 BPM, the
+  octave chosen by the onset rate (a BPM tag wins);
 - ``major``: 0..1, how much more the pitch-class profile fits a major key than a minor one
   (Krumhansl-Kessler key profiles against the chroma of the excerpts); ``key`` names the best.
 
@@ -111,7 +111,8 @@ def _onset_rate(envelope: FloatArray, seconds: float) -> float:
 
 def _tempo_strength(envelope: FloatArray) -> FloatArray:
     """Autocorrelation of the onset envelope at lags 0..max (normalised by lag 0)."""
-    centred = envelope - envelope.mean()
+    smoothed = np.convolve(envelope, np.array([0.25, 0.5, 0.25]), mode="same")
+    centred = smoothed - smoothed.mean()
     size = 1 << math.ceil(math.log2(max(2, 2 * len(centred))))
     spectrum = np.fft.rfft(centred, size)
     correlation = np.fft.irfft(np.abs(spectrum) ** 2, size)[: len(centred)]
@@ -142,6 +143,18 @@ def _tempo(correlation: FloatArray) -> float:
         if denominator < 0:
             lag += 0.5 * (left - right) / denominator
     return float(60.0 * frame_rate / lag) if lag > 0 else 0.0
+
+
+def _octave(tempo: float, onset_rate: float) -> float:
+    """The autocorrelation cannot tell a tempo from its double; the onset rate picks: a tempo
+    above 100 BPM with clearly fewer onsets than beats (under 0.85 a beat) is halved, one below
+    90 BPM with more than four onsets a beat is doubled."""
+    beats = tempo / 60.0
+    if tempo > 100.0 and onset_rate < 0.85 * beats:
+        return tempo / 2.0
+    if 0 < tempo < 90.0 and onset_rate > 4.0 * beats:
+        return tempo * 2.0
+    return tempo
 
 
 def _chroma(spectra: FloatArray) -> FloatArray:
@@ -207,7 +220,7 @@ def features_from_excerpts(excerpts: decode.Excerpts, bpm_tag: float | None = No
     lufs = loudness.gated_loudness(np.concatenate(blocks))
     brightness = centroid_sum / weight_sum if weight_sum > 0 else 0.0
     onset_rate = onsets / seconds if seconds > 0 else 0.0
-    tempo = _tempo(correlation) if correlation is not None else 0.0
+    tempo = _octave(_tempo(correlation) if correlation is not None else 0.0, onset_rate)
     if bpm_tag is not None:
         tempo = bpm_tag
     major, key = _key(chroma)

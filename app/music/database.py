@@ -217,6 +217,8 @@ class LibraryDatabase:
                         (APPLICATION, str(SCHEMA_VERSION)),
                     )
                     return connection
+            except DatabaseError as exc:
+                problem = str(exc)
             except sqlite3.Error as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             if connection is not None:

@@ -93,7 +93,7 @@ class _Found:
 
 def shown(path: Path | str) -> str:
     """A path as printable text (bytes that are not UTF-8 shown as ``\\xNN``)."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _kind(mode: int) -> str:

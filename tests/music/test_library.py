@@ -224,3 +224,94 @@ def test_windows_separators_in_a_playlist_are_understood(tmp_path: Path) -> None
     (tmp_path / "win.pls").write_bytes(b"[playlist]\r\nFile1=sub\\deeper\\w.ogg\r\n")
     assert titles(read_playlist_file(tmp_path / "win.m3u")) == ["Win"]
     assert titles(read_playlist_file(tmp_path / "win.pls")) == ["Win"]
+
+
+# -- the adversarial findings of issue 12 ------------------------------------------------------
+
+
+def _scan_in_thread(folders: list[Path], seconds: float = 30.0) -> dict[str, lib.Playlist]:
+    import threading
+
+    found: dict[str, dict[str, lib.Playlist]] = {}
+    library = Library(folders)
+    thread = threading.Thread(target=lambda: found.setdefault("p", library.scan()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the scan hung"
+    return found["p"]
+
+
+def test_a_fifo_named_m3u_is_refused_not_opened(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write_tone(root / "calm" / "a.ogg", 300, 0.3)
+    os.mkfifo(root / "hang.m3u")
+    os.mkfifo(root / "hang.m3u8")
+    playlists = _scan_in_thread([root, root / "hang.m3u"])
+    assert list(playlists) == ["calm"]
+    with pytest.raises(OSError, match="not a regular file"):
+        lib.read_playlist_text(root / "hang.m3u")
+
+
+def test_a_link_to_the_root_of_the_disk_is_not_followed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "root"
+    write_tone(root / "calm" / "a.ogg", 300, 0.3)
+    (root / "everything").symlink_to("/")
+    (root / "calm" / "deeper").symlink_to("/usr")
+    write_tone(tmp_path / "inside" / "b.ogg", 400, 0.3)
+    (root / "linked").symlink_to(tmp_path / "inside")  # outside this root as well
+    with caplog.at_level(logging.INFO, logger="app.music.library"):
+        playlists = _scan_in_thread([root])
+    assert set(playlists) == {"calm"}
+    assert [t.path.name for t in playlists["calm"].tracks] == ["a.ogg"]
+    assert caplog.text.count("a link out of the library folder is not followed") == 3
+
+
+def test_a_link_inside_the_root_is_still_followed(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write_tone(root / "store" / "a.ogg", 300, 0.3)
+    (root / "calm").mkdir()
+    (root / "calm" / "store").symlink_to(root / "store")
+    assert titles(_scan_in_thread([root])["calm"]) == ["a"]
+
+
+def test_a_utf8_m3u_with_one_stray_byte_keeps_its_other_non_ascii_entries(
+    tmp_path: Path,
+) -> None:
+    write_tone(tmp_path / "songs" / "Café été.ogg", 300, 0.3)
+    write_tone(tmp_path / "songs" / "Ærø.ogg", 400, 0.3)
+    text = "songs/Café été.ogg\n#EXTINF:1,bad \xff byte\nsongs/Ærø.ogg\n"
+    raw = text.encode("utf-8").replace("\xff".encode(), b"\xff")
+    (tmp_path / "mix.m3u").write_bytes(raw)
+    playlist = read_playlist_file(tmp_path / "mix.m3u")
+    assert playlist is not None
+    assert [t.path.name for t in playlist.tracks] == ["Café été.ogg", "Ærø.ogg"]
+
+
+def test_unc_entries_are_never_looked_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    looked: list[str] = []
+    real_exists = Path.exists
+
+    def exists(self: Path, *args: object, **kwargs: object) -> bool:
+        looked.append(str(self))
+        return real_exists(self)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    for entry in ("\\\\host\\share\\x.mp3", "//host/share/x.mp3", "file://host/share/x.mp3"):
+        assert lib.resolve_entry(tmp_path, entry) is None
+    assert not any("host" in p for p in looked)
+    assert lib.resolve_entry(tmp_path, "file:///tmp/x.mp3") == Path("/tmp/x.mp3")
+
+
+def test_a_folder_over_the_limit_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "root"
+    for index in range(5):
+        write_tone(root / "big" / f"{index}.wav", 300 + index * 10, 0.1)
+    monkeypatch.setattr(lib, "MAX_FOLDER_FILES", 3)
+    library = Library([root])
+    playlists = library.scan()
+    assert len(playlists["big"]) == 3
+    assert library.notes == [
+        f"The folder {root / 'big'} has more than 3 files: only the first 3 are in its playlist."
+    ]
