@@ -3,7 +3,7 @@
 What is measured (on 22050 Hz mono excerpts, 2048-sample frames, 512-sample hop; loudness on the
 file's own channels and rate):
 
-- ``loudness``: integrated loudness, LUFS (app/music/loudness.py);
+- ``loudness``: integrated loudness, LUFS (app/music/r128.py);
 - ``brightness``: spectral centroid in Hz (mean over frames, weighted by frame energy);
 - ``onset_rate``: note onsets per second (peaks of the spectral flux);
 - ``tempo``: BPM from the autocorrelation of the onset envelope, weighted toward 120 BPM, the
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from app.music import decode, loudness, moods
+from app.music import decode, moods, r128
 from app.music.tags import Tags, read_tags
 
 # Bump when the features change: every track is then analysed again on the next scan.
@@ -196,7 +196,7 @@ def features_from_excerpts(excerpts: decode.Excerpts, bpm_tag: float | None = No
     freqs = np.fft.rfftfreq(FRAME, 1.0 / RATE)
     for clip in excerpts.clips:
         spectrum = np.fft.rfft(clip.astype(np.float32), axis=1)
-        blocks.append(loudness.block_powers(spectrum, clip.shape[1], excerpts.rate))
+        blocks.append(r128.block_powers(spectrum, clip.shape[1], excerpts.rate))
         mono = decode.mono_from_spectrum(spectrum, clip.shape[1], excerpts.rate, RATE)
         spectra = _spectra(mono)
         power = (spectra**2).sum(axis=1)
@@ -217,14 +217,14 @@ def features_from_excerpts(excerpts: decode.Excerpts, bpm_tag: float | None = No
                 size = min(len(correlation), len(strength))
                 correlation = correlation[:size] + strength[:size]
         chroma += _chroma(spectra)
-    lufs = loudness.gated_loudness(np.concatenate(blocks))
+    lufs = r128.gated_loudness(np.concatenate(blocks))
     brightness = centroid_sum / weight_sum if weight_sum > 0 else 0.0
     onset_rate = onsets / seconds if seconds > 0 else 0.0
     tempo = _octave(_tempo(correlation) if correlation is not None else 0.0, onset_rate)
     if bpm_tag is not None:
         tempo = bpm_tag
     major, key = _key(chroma)
-    silent = lufs <= loudness.SILENCE + 1.0
+    silent = lufs <= r128.SILENCE + 1.0
     loud_n = 0.0 if silent else _scale(lufs, -30.0, -6.0)
     onset_n = _scale(onset_rate, 1.0, 6.0)
     tempo_n = _scale(tempo, 60.0, 170.0) if tempo > 0 else 0.3
@@ -270,7 +270,7 @@ def analyse_file(path: Path, excerpt_seconds: float = decode.EXCERPT_SECONDS) ->
     if tags.replaygain_db is not None:
         gain, gain_source = tags.replaygain_db, "tag"
     else:
-        gain, gain_source = loudness.replaygain_from_loudness(features.loudness), "measured"
+        gain, gain_source = r128.replaygain_from_loudness(features.loudness), "measured"
     return Analysis(
         features=features,
         tags=tags,

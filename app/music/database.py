@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pathlib import Path
 from app import paths
 from app.music.analysis import Analysis
 from app.music.moods import MOODS
+from app.music.r128 import REPLAYGAIN_REFERENCE
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +132,13 @@ class Choice:
 
 @dataclass(frozen=True)
 class Loudness:
-    """What the audio engine needs to level a track."""
+    """What the audio engine needs to level a track (the same fields, in the same order, as the
+    engine's own ``Loudness(lufs, peak, source)``, plus the ReplayGain 2.0 gain)."""
 
-    gain_db: float  # ReplayGain 2.0 track gain (to -18 LUFS)
-    lufs: float | None
-    peak: float | None
-    source: str  # "tag" or "measured"
+    lufs: float  # measured integrated loudness of the excerpts (from the tag gain if unmeasured)
+    peak: float | None  # linear sample peak of the excerpts
+    source: str  # "library"
+    gain_db: float  # ReplayGain 2.0 track gain to -18 LUFS: the tag's if tagged, else measured
 
 
 class DatabaseError(Exception):
@@ -326,14 +329,8 @@ class LibraryDatabase:
 
     def loudness(self, path: Path) -> Loudness | None:
         """The levelling gain for ``path`` (the engine's question), or None when not analysed."""
-        row = self._connection.execute(
-            "SELECT replaygain, loudness, peak, gain_source FROM tracks "
-            "WHERE path = ? AND replaygain IS NOT NULL",
-            (path_key(path),),
-        ).fetchone()
-        if row is None:
-            return None
-        return Loudness(float(row[0]), row[1], row[2], str(row[3] or "measured"))
+        row = self._connection.execute(_LOUDNESS_QUERY, (path_key(path),)).fetchone()
+        return _loudness(row)
 
     # -- choices ------------------------------------------------------------------------------
 
@@ -380,6 +377,50 @@ class _Transaction:
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self._connection.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+_LOUDNESS_QUERY = (
+    "SELECT replaygain, loudness, peak FROM tracks WHERE path = ? AND replaygain IS NOT NULL"
+)
+
+
+def _loudness(row: tuple[object, ...] | None) -> Loudness | None:
+    if row is None:
+        return None
+    gain = float(row[0])  # type: ignore[arg-type]
+    lufs = float(row[1]) if isinstance(row[1], (int, float)) else REPLAYGAIN_REFERENCE - gain
+    peak = float(row[2]) if isinstance(row[2], (int, float)) else None
+    return Loudness(lufs, peak, "library", gain)
+
+
+class LoudnessLookup:
+    """``path -> Loudness | None`` from the library file, callable from any thread (the audio
+    engine's): each thread gets its own read-only connection; a missing or unreadable database
+    answers None, never raises, and is never created or repaired from here."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else default_path()
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection | None:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if not self.path.is_file():
+                return None
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, timeout=1.0, check_same_thread=False)
+            self._local.connection = connection
+        return connection
+
+    def __call__(self, path: Path) -> Loudness | None:
+        try:
+            connection = self._connection()
+            if connection is None:
+                return None
+            return _loudness(connection.execute(_LOUDNESS_QUERY, (path_key(path),)).fetchone())
+        except sqlite3.Error as exc:
+            log.debug("no library loudness for %s: %s", path, exc)
+            return None
 
 
 def _record(row: tuple[object, ...]) -> TrackRecord:

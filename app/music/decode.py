@@ -4,7 +4,7 @@ Backends, tried in this order for a file (the first that can read it wins):
 
 - ``soundfile`` (libsndfile, LGPL, bundled in the BSD ``soundfile`` wheel; a default dependency):
   WAV, FLAC, Ogg Vorbis, Opus, MP3, AIFF.
-- ``pyav`` (FFmpeg through PyAV; the optional ``formats`` extra): everything above plus AAC/M4A,
+- ``pyav`` (FFmpeg through PyAV; the optional ``ffmpeg`` extra): everything above plus AAC/M4A,
   ALAC, WMA. Optional because PyPI's PyAV wheels link GPL encoders (x264, x265), see
   docs/LIBRARY.md.
 - ``ffmpeg`` (the ``ffmpeg`` program found on PATH, run as a separate process): the same formats as
@@ -140,7 +140,7 @@ def _pyav_missing() -> str | None:
     try:
         import av  # noqa: F401
     except ImportError:
-        return "PyAV is not installed (pip install 'moodplayer[formats]' adds AAC/M4A and ALAC)"
+        return "PyAV is not installed (pip install 'moodplayer[ffmpeg]' adds AAC/M4A and ALAC)"
     return None
 
 
@@ -299,7 +299,7 @@ def decode_excerpts(
     if not names:
         raise DecodeError(
             f"no decoder for {path.suffix or 'files without a suffix'} here "
-            "(AAC/M4A and ALAC need PyAV: pip install 'moodplayer[formats]', or the ffmpeg program)"
+            "(AAC/M4A and ALAC need PyAV: pip install 'moodplayer[ffmpeg]', or the ffmpeg program)"
         )
     reasons: list[str] = []
     for name in names:

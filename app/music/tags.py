@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.music.loudness import R128_REFERENCE, REPLAYGAIN_REFERENCE
+from app.music.r128 import R128_REFERENCE, REPLAYGAIN_REFERENCE
 
 MAX_TAG_CHARS = 500
 

@@ -36,7 +36,7 @@ def music(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _need(suffix: str) -> None:
     if suffix == ".m4a" and not HAVE_AV:
-        pytest.skip("M4A needs PyAV (the 'formats' extra)")
+        pytest.skip("M4A needs PyAV (the 'ffmpeg' extra)")
 
 
 @pytest.mark.parametrize("suffix", FORMATS)

@@ -44,6 +44,7 @@ def test_round_trip_and_loudness(tmp_path: Path) -> None:
         assert db.stamp(track) == (10, 20, 1)
         loudness = db.loudness(track)
         assert loudness is not None and loudness.gain_db == -8.5 and loudness.lufs == -9.5
+        assert loudness.peak == 0.99
         bad = db.track(tmp_path / "bad.mp3")
         assert bad is not None and not bad.analysed and bad.error == "damaged"
         assert db.loudness(tmp_path / "bad.mp3") is None
@@ -115,3 +116,26 @@ def test_a_folder_in_the_way_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path.mkdir()
     with LibraryDatabase(path) as db:  # the folder is moved aside too
         assert db.set_aside is not None and db.set_aside.is_dir()
+
+
+def test_the_loudness_lookup_answers_from_any_thread(tmp_path: Path) -> None:
+    import threading
+
+    from app.music.database import LoudnessLookup
+
+    db_path = tmp_path / "l.sqlite"
+    track = tmp_path / "a.ogg"
+    lookup = LoudnessLookup(db_path)
+    assert lookup(track) is None  # no database yet: None, and nothing is created
+    assert not db_path.exists()
+    with LibraryDatabase(db_path) as db:
+        db.put_analysis(track, 1, 1, 1, an_analysis())
+    answers: list[object] = []
+    thread = threading.Thread(target=lambda: answers.append(lookup(track)))
+    thread.start()
+    thread.join(10)
+    answer = answers[0]
+    assert answer is not None and answer.lufs == -9.5 and answer.gain_db == -8.5  # type: ignore[attr-defined]
+    assert lookup(tmp_path / "other.ogg") is None
+    db_path.write_bytes(b"garbage")
+    assert LoudnessLookup(db_path)(track) is None

@@ -7,7 +7,7 @@ filter itself (phase does not change a block's power). Blocks of 400 ms overlap 
 absolute gate is -70 LUFS and the relative gate 10 LU below the ungated mean. Channels: left and
 right weigh 1.0 (the file is folded to at most two channels before this).
 
-Checked against the standard's own figures (tests/music/test_loudness.py): a 1 kHz sine at
+Checked against the standard's own figures (tests/music/test_r128.py): a 1 kHz sine at
 -20 dBFS in one channel reads -23.0 LUFS (0 dBFS in one channel is -3.01 LUFS, BS.1770-4 §2.1),
 EBU Tech 3341 case 1 (stereo 1 kHz at -23 dBFS) reads -23.0, and music-like noise agrees with
 FFmpeg's ebur128 filter within 0.2 LU.
