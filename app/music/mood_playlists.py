@@ -10,6 +10,7 @@ names, which the controller plays as it plays any playlist.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from pathlib import Path
 
 from app import paths
 from app.music import library, moods
-from app.music.database import Choice, LibraryDatabase, TrackRecord
+from app.music.database import Choice, DatabaseError, LibraryDatabase, TrackRecord
 from app.music.library import Playlist, Track
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,24 @@ def with_mood_playlists(
         if name not in merged:
             merged[name] = playlist
     return merged
+
+
+def mood_library(
+    folders: Sequence[Path], database_path: Path | None = None, shipped: Path | None = None
+) -> dict[str, Playlist]:
+    """What the controller plays: the six mood playlists (from the library database, or the
+    shipped tracks alone when there is none or it cannot be opened), then the folder and file
+    playlists of ``folders`` (``library.Library`` rules). Reads the disk: call it off the GUI
+    thread. Scanning new music into the database is ``scanner.scan_library``'s work."""
+    folder_playlists = library.Library(folders).scan()
+    try:
+        database = LibraryDatabase(database_path)
+    except (DatabaseError, OSError) as exc:
+        log.warning("library database not used: %s", exc)
+        return with_mood_playlists(folder_playlists, build_mood_playlists(None, folders, shipped))
+    with database:
+        smart = build_mood_playlists(database, folders, shipped)
+    return with_mood_playlists(folder_playlists, smart)
 
 
 # -- the listener's choices --------------------------------------------------------------------

@@ -12,7 +12,7 @@ from app import paths
 from app.controller import Controller
 from app.music import mood_playlists, moods
 from app.music.audio import FakeOutput, ManualClock
-from app.music.database import LibraryDatabase
+from app.music.database import DatabaseError, LibraryDatabase
 from app.music.library import Library, Playlist
 from app.music.player import Player
 from app.music.scanner import scan_library
@@ -125,3 +125,22 @@ def test_the_controller_plays_them_without_mapping(
     name = controller.playlist_name
     assert name in moods.MOODS
     assert controller.player.playlist is smart[name]
+
+
+def test_mood_library_is_one_call_for_the_session(
+    scanned: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, db = fresh(scanned, tmp_path)
+    db.close()
+    merged = mood_playlists.mood_library([paths.playlists_dir(), root], db.path)
+    assert list(merged)[:6] == list(moods.MOODS)
+    assert {"Artist 0", "Artist 1"} <= set(merged)
+    assert sum(len(merged[m]) for m in moods.MOODS) == 18 + 4
+
+    def unusable(path: object = None) -> None:
+        raise DatabaseError("cannot open the library database: disk on fire")
+
+    monkeypatch.setattr(mood_playlists, "LibraryDatabase", unusable)
+    fallback = mood_playlists.mood_library([root], db.path)  # the shipped moods still play
+    assert sum(len(fallback[m]) for m in moods.MOODS) == 18
+    assert {"Artist 0", "Artist 1"} <= set(fallback)
