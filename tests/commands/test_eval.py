@@ -227,3 +227,47 @@ def test_real_model_on_fer_style_crops(tmp_path: Path, capfd: pytest.CaptureFixt
         result = json.loads(out)
         assert result["n"] == 2 and result["accuracy"] == 1.0
         assert result["per_class"]["happy"] == 1.0
+
+
+def _astronaut_crops(n: int = 60, seed: int = 0) -> list[np.ndarray]:
+    """48x48 grey face crops of the astronaut (public domain, shipped by scikit-image), jittered
+    in place, size, mirror and exposure: real faces cropped the way FER-style sets are."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    sources = [astronaut_bgr(), astronaut_bgr()[:, ::-1].copy()]
+    crops = []
+    for i in range(n):
+        size = 93 + int(rng.integers(-20, 30))
+        x, y = 177 + int(rng.integers(-15, 16)), 67 + int(rng.integers(-15, 16))
+        x = 512 - x - size if i % 2 else x
+        gray = cv2.cvtColor(sources[i % 2][y : y + size, x : x + size], cv2.COLOR_BGR2GRAY)
+        gain, shift = rng.uniform(0.6, 1.3), rng.uniform(-30, 30)
+        gray = np.clip(gray.astype(np.float64) * gain + shift, 0, 255).astype(np.uint8)
+        gray = cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA)
+        crops.append(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    return crops
+
+
+@pytest.mark.skipif(not BUNDLED.is_file(), reason="bundled model not built")
+def test_no_detect_scores_the_model_on_exactly_the_card_resized_faces(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Each crop is labelled with what the bundled model says for that crop resized as its card
+    says (nothing more), so the true parity is 100 %. The old --no-detect path treated the crop
+    as a detector box (fer's 10 px offsets, bottom-mean padding) and scored less."""
+    from app.vision.model_registry import bundled_model
+    from app.vision.reading import Box
+
+    model = bundled_model()
+    crops = _astronaut_crops()
+    own = model.predict(np.stack([model.preprocess(c) for c in crops])).argmax(axis=1)
+    boxed = model.predict(np.stack([model.crop(c, Box(0, 0, 48, 48)) for c in crops]))
+    # the set tells the two apart (else the test could not fail with the old code)
+    assert (boxed.argmax(axis=1) != own).sum() >= 2
+    entries = [(f"{i:03d}.png", crops[i], EXPRESSIONS[k]) for i, k in enumerate(own)]
+    labelled = write_labelled_set(tmp_path, entries)
+    code, out, err = run(capfd, *args_for(labelled, "--no-detect", "--json"))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["n"] == len(crops) and result["accuracy"] == 1.0

@@ -143,15 +143,31 @@ def fer_input(image_bgr: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("shape", [(48, 48), (40, 56), (61, 37), (100, 100)])
-def test_no_detect_input_is_exactly_what_fer_feeds_its_model(shape: tuple[int, int]) -> None:
+def test_a_whole_image_box_is_cropped_exactly_as_fer_does(shape: tuple[int, int]) -> None:
     card = load_card(paths.models_dir() / "emotion_minixception.json")
     rng = np.random.default_rng(sum(shape))
     image = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
     image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    analyzer = Analyzer(FakeDetector(), CardPreprocessing(card))  # type: ignore[arg-type]
-    ours = analyzer.face_input(image)
+    ours = CardPreprocessing(card).crop(image, Box(0, 0, shape[1], shape[0]))
     assert ours.shape == (64, 64, 1)
     np.testing.assert_allclose(ours, fer_input(image), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("shape", [(48, 48), (40, 56), (100, 100)])
+def test_no_detect_input_is_the_face_resized_as_the_card_says_nothing_more(
+    shape: tuple[int, int],
+) -> None:
+    """An already cropped face is the model's input: grey, resized to 64x64, scaled to [-1, 1];
+    no fer offsets, no bottom-mean padding (that put a 20 % border around a 48 px face)."""
+    card = load_card(paths.models_dir() / "emotion_minixception.json")
+    rng = np.random.default_rng(sum(shape))
+    image = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
+    analyzer = Analyzer(FakeDetector(), CardPreprocessing(card))  # type: ignore[arg-type]
+    ours = analyzer.face_input(image)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    want = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    want = want * np.float32(2 / 255) - np.float32(1.0)
+    np.testing.assert_allclose(ours, want[:, :, None], atol=1e-6, rtol=0)
 
 
 def test_half_grey_bottom_rows_round_like_opencv() -> None:
@@ -160,8 +176,7 @@ def test_half_grey_bottom_rows_round_like_opencv() -> None:
     image[-2:, :] = 0
     for low in (1, 5):  # the bottom rows' mean is exactly 0.5, then 2.5: OpenCV rounds to even
         image[-2:, :24] = low
-        analyzer = Analyzer(FakeDetector(), CardPreprocessing(card))  # type: ignore[arg-type]
-        ours = analyzer.face_input(image)
+        ours = CardPreprocessing(card).crop(image, Box(0, 0, 48, 48))
         np.testing.assert_allclose(ours, fer_input(image), atol=1e-6, rtol=0)
 
 
