@@ -228,9 +228,15 @@ def _analyze_folder(analyzer: Analyzer, folder: Path, files: list[Path], as_json
         image = read_image(file)
         if image is None:
             unreadable += 1
-            print(f"moodplayer: skipped {file}: not a readable image", file=sys.stderr)
+            if unreadable == 1:  # one line per kind of problem, then a count
+                print(f"moodplayer: skipped {file}: not a readable image", file=sys.stderr)
             continue
         reading = analyzer.analyze(image, 0.0, index)
         _emit(sys.stdout, as_json, str(file), file.name, index, None, reading)
     if unreadable == len(files):
         raise UserError(f"None of the {len(files)} images in {folder} could be read.")
+    if unreadable > 1:
+        print(
+            f"moodplayer: skipped {unreadable} of {len(files)} files: not readable images",
+            file=sys.stderr,
+        )

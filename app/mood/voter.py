@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import statistics
 from collections import deque
 from dataclasses import dataclass
@@ -110,13 +111,21 @@ def reading_confidence(probabilities: dict[str, float]) -> float:
 
 def reading_vote(probabilities: dict[str, float]) -> tuple[float, list[float]]:
     """One reading's (weight, ballot): the ballot is the probability vector in EXPRESSIONS order,
-    normalised to sum to 1."""
+    normalised to sum to 1. A reading with a NaN or infinite probability does not vote (weight
+    0): it comes from a broken model and would poison the window."""
     probs = [max(probabilities.get(name, 0.0), 0.0) for name in EXPRESSIONS]
     total = sum(probs)
-    if total <= 0.0:
+    if not math.isfinite(total) or total <= 0.0:
         return 0.0, [0.0] * len(EXPRESSIONS)
     weight = MIN_WEIGHT + (1.0 - MIN_WEIGHT) * reading_confidence(probabilities)
     return weight, [p / total for p in probs]
+
+
+def _finite(probabilities: dict[str, float]) -> bool:
+    if all(math.isfinite(p) for p in probabilities.values()):
+        return True
+    log.debug("a reading with NaN or infinite probabilities does not vote")
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +207,7 @@ class MoodVoter:
         self._last_reading = now
         if self._first_time is None:
             self._first_time = now
-        if reading.has_face and reading.probabilities:
+        if reading.has_face and reading.probabilities and _finite(reading.probabilities):
             weight, ballot = reading_vote(reading.probabilities)
             vote = _Vote(now, True, weight, tuple(weight * p for p in ballot))
             self._last_face = now

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.vision.classifier import ExpressionClassifier
+from app.vision.classifier import BrokenModelError, ExpressionClassifier, broken_model_message
 from app.vision.detector import POLICIES, FaceDetector, choose_face
 from app.vision.detector_registry import build_detector
 from app.vision.model_registry import open_model
@@ -90,7 +90,9 @@ class Analyzer:
         return self.model.preprocess(face_bgr)
 
     def classify(self, items: Sequence[Float32Array]) -> Float32Array:
-        """Probabilities ``(N, 7)`` for model inputs, in one model call (mirrors added for TTA)."""
+        """Probabilities ``(N, 7)`` for model inputs, in one model call (mirrors added for TTA).
+
+        ``BrokenModelError`` when the model gives NaN or infinite scores."""
         n = len(items)
         if n == 0:
             return np.zeros((0, len(EXPRESSIONS)), np.float32)
@@ -98,6 +100,8 @@ class Analyzer:
         if self.tta:
             batch = np.concatenate([batch, np.stack([self.model.mirror(i) for i in items])])
         out = np.array(self.model.predict(batch.astype(np.float32, copy=False)), np.float32)
+        if not np.isfinite(out).all():  # a broken model: never a reading, never a vote
+            raise BrokenModelError(broken_model_message(self.model.card.name))
         if self.tta:
             out = (out[:n] + out[n:]) * np.float32(0.5)
         total = out.sum(axis=1, keepdims=True)

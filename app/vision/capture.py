@@ -337,6 +337,11 @@ class CaptureWorker:
             started = self._clock()
             try:
                 reading = self._analyzer.analyze(slot.frame, slot.time, slot.index)
+            except UserError as exc:  # a broken model (NaN scores): say so, publish nothing
+                log.warning("analysing frame %d: %s", slot.index, exc)
+                self._set_state(CaptureState.FAILED, str(exc))
+                self._stop.set()
+                break
             except Exception:
                 errors += 1
                 log.exception("analysing frame %d failed", slot.index)

@@ -17,7 +17,11 @@ FOLDER_FPS = 5.0
 
 
 class ImageFolderSource:
-    """The images of a folder in name order, ``fps`` a second; unreadable files are skipped."""
+    """The images of a folder in name order, ``fps`` a second; unreadable files are skipped.
+
+    A file that cannot be read is tried once: the first is logged by name, the rest are counted
+    and the count is logged once at the end of the first pass (200 junk files and one good image
+    give two log lines, not a line per file per pass)."""
 
     def __init__(self, folder: Path, loop: bool = True, fps: float = FOLDER_FPS) -> None:
         self.folder = folder
@@ -27,6 +31,8 @@ class ImageFolderSource:
         self._files: list[Path] = []
         self._next = 0
         self._readable: set[Path] = set()
+        self._unreadable: set[Path] = set()
+        self._counted = False  # the first pass's count of unreadable files was logged
 
     def open(self) -> None:
         try:
@@ -38,10 +44,16 @@ class ImageFolderSource:
         self._files = files
         self._next = 0
 
+    @property
+    def unreadable(self) -> int:
+        """How many files were skipped as unreadable so far."""
+        return len(self._unreadable)
+
     def read(self) -> Frame | None:
         skipped = 0
         while skipped < len(self._files):
             if self._next >= len(self._files):
+                self._count_unreadable()
                 if not self.loop:
                     raise SourceEnded(self.name)
                 if not self._readable:
@@ -49,13 +61,38 @@ class ImageFolderSource:
                 self._next = 0
             path = self._files[self._next]
             self._next += 1
+            if path in self._unreadable:
+                skipped += 1
+                continue
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if frame is not None:
                 self._readable.add(path)
                 return frame
-            log.warning("skipped %s: not an image OpenCV can read", path)
+            self._skip(path)
             skipped += 1
+        self._count_unreadable()
         raise SourceEnded(self.name)
+
+    def _skip(self, path: Path) -> None:
+        self._unreadable.add(path)
+        if len(self._unreadable) == 1:
+            log.warning(
+                "skipped %s: not an image OpenCV can read (more such files are counted)", path
+            )
+        else:
+            log.debug("skipped %s: not an image OpenCV can read", path)
+
+    def _count_unreadable(self) -> None:
+        if self._counted:
+            return
+        self._counted = True
+        if len(self._unreadable) > 1:
+            log.warning(
+                "skipped %d of %d files in %s: not images OpenCV can read",
+                len(self._unreadable),
+                len(self._files),
+                self.folder,
+            )
 
     def close(self) -> None:
         self._files = []

@@ -17,6 +17,7 @@ import numpy as np
 
 from app.errors import UserError
 from app.vision.card import ModelCard, expression_for, load_card
+from app.vision.classifier import BrokenModelError, broken_model_message
 from app.vision.preprocessing import CardPreprocessing, Float32Array
 from app.vision.reading import EXPRESSIONS
 
@@ -163,6 +164,8 @@ class ExpressionModel(CardPreprocessing):
                 f"The model {self.path.name} and its card {card_path.name} do not match: the card "
                 f"lists {len(self.card.labels)} labels, the model gives {got} outputs."
             )
+        if not np.isfinite(np.asarray(out, dtype=np.float64)).all():
+            raise BrokenModelError(broken_model_message(self.path.name))
 
     def predict(self, batch: np.ndarray) -> Float32Array:
         """Probabilities ``(N, 7)`` in :data:`EXPRESSIONS` order for a batch of inputs."""
