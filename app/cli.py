@@ -4,6 +4,7 @@
     moodplayer analyze PATH [--json]                            readings for an image/folder/video
     moodplayer eval --images DIR --labels CSV [...]             accuracy on a labelled face set
     moodplayer watch [--source S] [--json]                      live mood in the terminal
+    moodplayer calibrate [--source S] [--seconds 5]             learn your neutral face
     moodplayer set-pin [--clear]                                the kiosk admin PIN, from stdin
     moodplayer library scan [FOLDER ...] [--json] | show [--json]  the mood-sorted music library
 
@@ -30,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "analyze": "Read the expressions in an image, a folder of images or a video.",
     "eval": "Measure the expression model's accuracy on a labelled set of face images.",
     "watch": "Follow the mood live from a camera, video or folder, in the terminal.",
+    "calibrate": "Learn your neutral face (5 s with a relaxed face) so readings are corrected.",
     "set-pin": "Set the kiosk admin PIN (read twice from stdin or a hidden prompt), or --clear it.",
     "library": "Sort your music into the six mood playlists: scan, show, why, move, pin, exclude.",
 }

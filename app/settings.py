@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import functools
 import logging
+import math
 import os
 import shutil
 import sys
@@ -189,6 +190,16 @@ class Option:
                 known = ", ".join(self.choice_values())
                 return default, f"{key}: {value!r} is not one of {known}; using {default!r}"
             return value, None
+        if origin is list and typing.get_args(hint) == (float,):
+            if not isinstance(value, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in value
+            ):
+                return (
+                    default,
+                    f"{key}: expected a list of numbers, got {value!r}; using {default!r}",
+                )
+            return [float(v) for v in value], None
         if origin is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return default, f"{key}: expected a list of text, got {value!r}; using {default!r}"
@@ -387,6 +398,25 @@ class MoodSettings:
         help="No face for this long: nobody is there (the kiosk shows its idle screen).",
         step=1.0,
         unit="s",
+    )
+    # Your own neutral face (app/mood/calibration.py): 7 numbers, the mean reading of your
+    # relaxed face in EXPRESSIONS order, made by `moodplayer calibrate`; [] = not calibrated.
+    calibration: list[float] = option(
+        [], help="Your neutral face as the model reads it (7 numbers)."
+    )
+    calibration_on: bool = option(
+        True,
+        label="Correct the readings by my neutral face",
+        help="Uses the calibration made with 'moodplayer calibrate' (a face that looks sad at "
+        "rest then reads neutral). Nothing happens until you have calibrated.",
+    )
+    calibration_strength: float = option(
+        1.0,
+        range=(0.0, 1.0),
+        label="Correction strength",
+        help="0 = no correction, 1 = your resting face reads fully neutral.",
+        step=0.1,
+        decimals=1,
     )
 
 

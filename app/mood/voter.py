@@ -38,6 +38,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.mood.calibration import Correction
 from app.vision.reading import EXPRESSIONS, Reading
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class Thresholds(Protocol):
     dwell_s: float
     min_face_share: float
     no_face_after_s: float
+    calibration: list[float]
+    calibration_on: bool
+    calibration_strength: float
 
 
 @dataclass(frozen=True)
@@ -70,17 +74,27 @@ class VoterConfig:
     dwell_s: float = 0.6
     min_face_share: float = 0.3
     no_face_after_s: float = 5.0
+    # The person's neutral face (app/mood/calibration.py): 7 numbers or () for none, and how
+    # strongly it corrects (0..1; 0 = off).
+    calibration: tuple[float, ...] = ()
+    calibration_strength: float = 1.0
 
     @classmethod
     def from_settings(cls, mood: Thresholds) -> VoterConfig:
-        """From anything that holds the five thresholds (``settings.mood``)."""
+        """From anything that holds the thresholds and the calibration (``settings.mood``)."""
         return cls(
             window_s=mood.window_s,
             margin=mood.margin,
             dwell_s=mood.dwell_s,
             min_face_share=mood.min_face_share,
             no_face_after_s=mood.no_face_after_s,
+            calibration=tuple(mood.calibration) if mood.calibration_on else (),
+            calibration_strength=mood.calibration_strength,
         )
+
+    def correction(self) -> Correction | None:
+        """The calibration's correction, or None (none stored, off, or strength 0)."""
+        return Correction.from_settings(self.calibration, self.calibration_strength)
 
 
 @dataclass(frozen=True)
@@ -139,8 +153,13 @@ class _Vote:
 class MoodVoter:
     """Turns readings into a steady voted mood. Not thread-safe: feed it from one thread."""
 
-    def __init__(self, config: VoterConfig | None = None) -> None:
+    def __init__(
+        self, config: VoterConfig | None = None, correction: Correction | None = None
+    ) -> None:
         self.config = config if config is not None else VoterConfig()
+        # The person's calibration (their neutral face), applied to every reading before it
+        # votes; None = off. Defaults to the config's; settable at any time.
+        self.correction = correction if correction is not None else self.config.correction()
         self._votes: deque[_Vote] = deque()
         self._sums = [0.0] * len(EXPRESSIONS)
         self._weight = 0.0
@@ -208,7 +227,10 @@ class MoodVoter:
         if self._first_time is None:
             self._first_time = now
         if reading.has_face and reading.probabilities and _finite(reading.probabilities):
-            weight, ballot = reading_vote(reading.probabilities)
+            probabilities = reading.probabilities
+            if self.correction is not None:
+                probabilities = self.correction.apply(probabilities)
+            weight, ballot = reading_vote(probabilities)
             vote = _Vote(now, True, weight, tuple(weight * p for p in ballot))
             self._last_face = now
             self._face_present = True
