@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import queue
 import signal
 import sys
 import threading
@@ -26,9 +25,9 @@ from app import paths
 from app import settings as settings_module
 from app.errors import ExitStatus, UserError
 from app.mood.voter import MoodChange, MoodVoter, VoterConfig
+from app.session import CameraState, OnReading, OnState, Session, SessionListener, run_now
 from app.vision.capture import Analyzer, CaptureState, CaptureStats, CaptureWorker
 from app.vision.image_folder import FOLDER_FPS
-from app.vision.reading import Reading
 from app.vision.source_registry import open_source
 
 log = logging.getLogger(__name__)
@@ -151,6 +150,54 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
+class _Printing(SessionListener):
+    """Prints the session's events as they happen (on watch's own thread)."""
+
+    def __init__(
+        self,
+        session: Session,
+        printer: _Printer,
+        run: _Run,
+        workers: list[CaptureWorker],
+        clock: Callable[[], float],
+    ) -> None:
+        self.session = session
+        self.printer = printer
+        self.run = run
+        self.workers = workers
+        self.clock = clock
+        # Set once the run winds down: the worker's own "stopped" and late face changes are not
+        # news any more (mood changes still are).
+        self.closing = False
+        self.ended = False
+        self.failure: str | None = None
+
+    def mood_changed(self, change: MoodChange) -> None:
+        self.run.changes.append(change)
+        _print_change(self.printer, change, self.session.voter.confidence)
+
+    def face_presence_changed(self, present: bool) -> None:
+        if not self.closing:
+            _print_presence(self.printer, self.session.voter, self.clock())
+
+    def camera_state_changed(self, state: CameraState, text: str) -> None:
+        if self.closing or state.value not in _WORKER_STATES:
+            return  # the session's own steps (loading, starting) are not the worker's news
+        message = self.workers[-1].message if self.workers else text
+        now = self.clock()
+        t = self.printer.t(now)
+        text = f"{t:7.1f} s  {state.value}: {message}"
+        self.printer.emit("state", text, t=t, state=state.value, message=message)
+        if state is CameraState.FAILED:
+            self.failure = message
+            self.ended = True
+        elif state is CameraState.STOPPED:
+            self.ended = True
+
+
+_WORKER_STATES = frozenset(s.value for s in CaptureState if s is not CaptureState.STARTING)
+
+
 def watch(
     source_factory: Callable[[], Any],
     analyzer: Analyzer,
@@ -164,21 +211,42 @@ def watch(
     out: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
-    """Run the worker and the voter until the source ends, ``duration`` passes or Ctrl+C."""
+    """Run the session core (worker and voter, no music) until the source ends, ``duration``
+    passes or Ctrl+C. The session is driven from this thread: the worker's callbacks wait in the
+    session's inbox (a thread-safe queue) until ``run_pending`` handles them here."""
     out = out if out is not None else sys.stdout
-    events: queue.Queue[tuple[str, Any]] = queue.Queue()
-    worker = CaptureWorker(
-        source_factory,
-        analyzer,
-        rate=rate,
-        on_reading=lambda reading: events.put(("reading", reading)),
-        on_state=lambda state: events.put(("state", state)),
+    workers: list[CaptureWorker] = []
+
+    def make_worker(analyzer: Analyzer, on_reading: OnReading, on_state: OnState) -> CaptureWorker:
+        worker = CaptureWorker(
+            source_factory,
+            analyzer,
+            rate=rate,
+            on_reading=on_reading,
+            on_state=on_state,
+            clock=clock,
+        )
+        workers.append(worker)
+        return worker
+
+    settings = settings_module.Settings()
+    settings.camera.enabled = True
+    session = Session(
+        settings,
+        None,
+        None,
+        MoodVoter(config),
+        source=source_name or "0",
+        analyzer_factory=lambda: analyzer,
+        worker_factory=make_worker,
         clock=clock,
+        run_task=run_now,  # the analyser is already loaded
     )
-    voter = MoodVoter(config)
     start = clock()
     printer = _Printer(as_json, out, start, mapping or {})
     state = _Run(start=start, last_status=start)
+    listener = _Printing(session, printer, state, workers, clock)
+    session.add_listener(listener)
     printer.emit(
         "start",
         f"watching {source_name or 'the camera'} at {rate:g} analyses/s"
@@ -188,62 +256,34 @@ def watch(
         rate=rate,
         duration=duration,
     )
-    face_present = voter.face_present
     interrupted = False
-    failure: str | None = None
     with _sigterm_as_interrupt():
         try:
-            worker.start()
-            while True:
+            session.start()
+            while not listener.ended and workers:
                 now = clock()
                 if duration is not None and now - start >= duration:
                     break
-                try:
-                    kind, value = events.get(timeout=TICK_S)
-                except queue.Empty:
-                    kind, value = "tick", None
+                if session.run_pending(timeout=TICK_S, limit=1) == 0:
+                    session.poll()
+                if listener.ended:
+                    break
                 now = clock()
-                change: MoodChange | None = None
-                if kind == "reading":
-                    assert isinstance(value, Reading)
-                    change = voter.update(value)
-                elif kind == "tick":
-                    change = voter.tick(now)
-                elif kind == "state":
-                    assert isinstance(value, CaptureState)
-                    printer.emit(
-                        "state",
-                        f"{printer.t(now):7.1f} s  {value.value}: {worker.message}",
-                        t=printer.t(now),
-                        state=value.value,
-                        message=worker.message,
-                    )
-                    if value is CaptureState.FAILED:
-                        failure = worker.message
-                        break
-                    if value is CaptureState.STOPPED:
-                        break
-                if change is not None:
-                    state.changes.append(change)
-                    _print_change(printer, change, voter.confidence)
-                if voter.face_present != face_present:
-                    face_present = voter.face_present
-                    _print_presence(printer, voter, now)
                 if now - state.last_status >= every:
-                    _print_status(printer, worker, state, now)
+                    _print_status(printer, workers[-1], state, now)
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            worker.stop()
+            listener.closing = True
             # Readings already analysed before the end still count.
-            while not events.empty():
-                kind, value = events.get_nowait()
-                if kind == "reading" and (change := voter.update(value)) is not None:
-                    state.changes.append(change)
-                    _print_change(printer, change, voter.confidence)
-    if failure is not None and worker.stats.frames == 0:
+            session.stop(drain=True)
+    failure = listener.failure
+    if not workers:
+        raise UserError(failure or session.camera_text)
+    stats = workers[-1].stats
+    if failure is not None and stats.frames == 0:
         raise UserError(failure)
-    _print_summary(printer, worker.stats, state, clock(), voter, interrupted)
+    _print_summary(printer, stats, state, clock(), session.voter, interrupted)
     return ExitStatus.ERROR if failure is not None else ExitStatus.OK
 
 

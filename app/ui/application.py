@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
@@ -31,6 +31,9 @@ from app.errors import ExitStatus, UserError
 from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.session import Session, build_session
+
+if TYPE_CHECKING:
+    from app.ui.kiosk import KioskWindow
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +149,10 @@ def _open_about(window: QWidget) -> None:
     AboutDialog(window).exec()
 
 
-def _kiosk_window(session: Session) -> QWidget | None:
-    try:
-        from app.ui.kiosk import KioskWindow  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        log.warning("kiosk window not available (%s); using the main window full screen", exc)
-        return None
-    window: QWidget = KioskWindow(session)
-    return window
+def _kiosk_window(session: Session) -> KioskWindow:
+    from app.ui.kiosk import KioskWindow
+
+    return KioskWindow(session)
 
 
 def _schedule_screenshot(window: QWidget, done: Callable[[], object]) -> None:
@@ -236,9 +235,9 @@ def start(args: Any) -> Running:
         reporter.uninstall()
         raise
 
-    window: QWidget | None = _kiosk_window(session) if kiosk else None
+    window: QWidget
     main: MainWindow | None = None
-    if window is None:
+    if not kiosk:
         main = MainWindow(session)
         window = main
         main.settings_requested.connect(lambda: _open_settings(main, session))
@@ -247,7 +246,7 @@ def start(args: Any) -> Running:
         reporter.reported.connect(main.show_notice)
         if not main.restore_geometry(settings.window.geometry):
             main.resize(1180, 760)
-        if kiosk or settings.window.state == "fullscreen":
+        if settings.window.state == "fullscreen":
             main.showFullScreen()
         elif settings.window.state == "maximized":
             main.showMaximized()
@@ -262,11 +261,10 @@ def start(args: Any) -> Running:
                 20000,
             )
     else:
-        exit_requested = getattr(window, "exit_requested", None)
-        if exit_requested is not None:
-            exit_requested.connect(app.quit)
-        show = getattr(window, "show_kiosk", window.showFullScreen)
-        show()
+        kiosk_window = _kiosk_window(session)
+        window = kiosk_window
+        kiosk_window.exit_requested.connect(app.quit)
+        kiosk_window.show_kiosk()
 
     log.info("window shown %.0f ms after start", (time.monotonic() - STARTED_AT) * 1000)
     QTimer.singleShot(0, session.start)

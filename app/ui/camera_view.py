@@ -14,8 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from app.session import CameraState
 from app.ui import icons, theme
-from app.ui.session import CameraStatus
 from app.vision.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -175,10 +175,10 @@ class CameraPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
-        self._status = CameraStatus.OFF
+        self._status = CameraState.OFF
         self._setup_ui()
         self._connect()
-        self.set_status(CameraStatus.OFF, "")
+        self.set_status(CameraState.OFF, "")
 
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -229,9 +229,9 @@ class CameraPanel(QFrame):
     def preview_visible(self) -> bool:
         return self.preview_button.isChecked()
 
-    def set_status(self, status: str, text: str) -> None:
+    def set_status(self, status: CameraState, text: str) -> None:
         self._status = status
-        live = status in (CameraStatus.RUNNING, CameraStatus.STARTING, CameraStatus.RECONNECTING)
+        live = status in (CameraState.RUNNING, CameraState.STARTING, CameraState.RECONNECTING)
         if live:
             self.live_chip.setText("●  CAMERA ON")
             self.live_chip.setObjectName("liveChip")
@@ -244,14 +244,14 @@ class CameraPanel(QFrame):
         self.live_chip.style().polish(self.live_chip)
         self.state_label.setText(text)
         # When there is no picture the message is painted in the preview itself.
-        self.state_label.setVisible(status == CameraStatus.RUNNING)
-        if status != CameraStatus.RUNNING:
+        self.state_label.setVisible(status is CameraState.RUNNING)
+        if status is not CameraState.RUNNING:
             self.preview.set_frame(None)
             self.preview.set_reading(None)
         self.preview.set_message(text)
 
     @property
-    def status(self) -> str:
+    def status(self) -> CameraState:
         return self._status
 
     def show_frame(self, frame: Any, reading: Reading | None) -> None:

@@ -1,9 +1,10 @@
 """Kiosk mode: a full-screen, frameless, always-on-top room display of the mood and the music.
 
 ``KioskWindow(session)`` shows the same :class:`app.ui.session.Session` as the main window (it never
-stops it). Large type for reading across a room: the mood as a big coloured word, what is playing,
-and big controls — only those in ``settings.kiosk.allowed_controls`` (``play_pause``, ``skip``,
-``volume``, ``playlist``; none at all is fine).
+stops it), rendering its read-only view (``Session.view()``). Large type for reading across a
+room: the mood as a big coloured word, what is playing, and big controls — only those in
+``settings.kiosk.allowed_controls`` (``play_pause``, ``skip``, ``volume``, ``playlist``; none at
+all is fine).
 
 - With nobody in front of the camera for ``kiosk.idle_after_s`` an idle screen asks people to look
   at the camera; it goes back the moment a face is seen. Going idle also hands a hand-picked
@@ -21,9 +22,7 @@ and big controls — only those in ``settings.kiosk.allowed_controls`` (``play_p
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -49,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, paths
+from app.controller import ControlMode
 from app.kiosk import (
     CursorTimer,
     IdleTracker,
@@ -58,22 +58,23 @@ from app.kiosk import (
     allowed_controls,
     throttle_file,
 )
+from app.session import CameraState
+from app.settings import Settings
 from app.ui import icons, theme
 from app.ui.kiosk_awake import ScreenAwake, find_backend
 from app.ui.kiosk_guard import KioskGuard
 from app.ui.kiosk_pin import PinDialog
+from app.ui.session import Session
 
 log = logging.getLogger(__name__)
 
-# Camera states in which looking at the camera can change the music.
-WATCHING = frozenset({"loading", "starting", "running", "reconnecting"})
 # The camera chip in the corner: (dot colour, words) per camera state.
 CAMERA_CHIP = {
-    "running": (theme.OK, "Camera on"),
-    "loading": (theme.TEXT_DIM, "Camera starting…"),
-    "starting": (theme.TEXT_DIM, "Camera starting…"),
-    "reconnecting": (theme.WARN, "Camera lost, retrying…"),
-    "failed": (theme.LIVE, "Camera unavailable"),
+    CameraState.RUNNING: (theme.OK, "Camera on"),
+    CameraState.LOADING: (theme.TEXT_DIM, "Camera starting…"),
+    CameraState.STARTING: (theme.TEXT_DIM, "Camera starting…"),
+    CameraState.RECONNECTING: (theme.WARN, "Camera lost, retrying…"),
+    CameraState.FAILED: (theme.LIVE, "Camera unavailable"),
 }
 VOLUME_STEP = 0.1
 IDLE_MESSAGE = "Look at the camera to choose the music"
@@ -92,10 +93,6 @@ _ACTIVITY_EVENTS = frozenset(
 )
 
 
-def _name(value: Any) -> str:
-    return str(getattr(value, "value", value) or "").lower()
-
-
 class _RoundButton(QPushButton):
     """A big round control with an icon; the size follows the kiosk's scale."""
 
@@ -110,7 +107,7 @@ class _RoundButton(QPushButton):
 
     def set_icon(self, name: str) -> None:
         """``name`` from ``app.ui.icons``; an empty name for a text-only button."""
-        if getattr(self, "icon_name", None) == name and not self.icon().isNull():
+        if self.icon_name == name and not self.icon().isNull():
             return
         self.icon_name = name
         self.setIcon(icons.icon(name) if name else QIcon())
@@ -129,7 +126,7 @@ class KioskWindow(QWidget):
 
     def __init__(
         self,
-        session: Any,
+        session: Session,
         *,
         clock: Callable[[], float] | None = None,
         screen_awake: ScreenAwake | None = None,
@@ -145,9 +142,7 @@ class KioskWindow(QWidget):
         )
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.session = session
-        self._clock: Callable[[], float] = (
-            clock if clock is not None else getattr(session, "clock", time.monotonic)
-        )
+        self._clock: Callable[[], float] = clock if clock is not None else session.clock
         now = self._clock()
         kiosk = session.settings.kiosk
         self._pin_hash = kiosk.pin_hash
@@ -284,25 +279,21 @@ class KioskWindow(QWidget):
 
     def _connect(self) -> None:
         session = self.session
-        for name, slot in (
-            ("ticked", self.refresh),
-            ("face_presence_changed", self._on_face),
-            ("mood_changed", self._on_any),
-            ("camera_state_changed", self._on_any),
-            ("settings_changed", self._on_settings),
-        ):
-            signal = getattr(session, name, None)
-            if signal is not None:
-                signal.connect(slot)
-        self.play_button.clicked.connect(lambda: self._command("toggle"))
-        self.skip_button.clicked.connect(lambda: self._command("next"))
+        session.ticked.connect(self.refresh)
+        session.face_presence_changed.connect(self._on_face)
+        session.mood_changed.connect(self._on_any)
+        session.camera_state_changed.connect(self._on_any)
+        session.settings_changed.connect(self._on_settings)
+        player, controller = session.player, session.controller
+        self.play_button.clicked.connect(lambda: self._command(player.toggle))
+        self.skip_button.clicked.connect(lambda: self._command(player.next))
         self.volume_down_button.clicked.connect(lambda: self._change_volume(-VOLUME_STEP))
         self.volume_up_button.clicked.connect(lambda: self._change_volume(VOLUME_STEP))
         self.previous_playlist_button.clicked.connect(
-            lambda: self._controller_command("previous_playlist")
+            lambda: self._command(controller.previous_playlist)
         )
-        self.next_playlist_button.clicked.connect(lambda: self._controller_command("next_playlist"))
-        self.auto_button.clicked.connect(lambda: self._controller_command("set_auto"))
+        self.next_playlist_button.clicked.connect(lambda: self._command(controller.next_playlist))
+        self.auto_button.clicked.connect(lambda: self._command(controller.set_auto))
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -418,34 +409,31 @@ class KioskWindow(QWidget):
     @property
     def watching(self) -> bool:
         """Whether the camera is on, so that looking at it can change the music."""
-        return _name(getattr(self.session, "camera_state", "off")) in WATCHING
+        return self.session.camera_state.active
 
     def refresh(self) -> None:
-        """Re-read the session (every poll, ~250 ms) and update the view; timing decisions use
-        the injected clock."""
+        """Render the session's view (every poll, ~250 ms); timing decisions use the injected
+        clock."""
         now = self._clock()
-        session = self.session
-        voter = session.voter
-        player = session.player
-        controller = session.controller
-        face = bool(getattr(voter, "face_present", False))
-        camera = _name(getattr(session, "camera_state", "off"))
-        if camera == "running":
-            if self._idle.update(face, now) and self._idle.idle:
-                self._on_idle(controller)
+        view = self.session.view()
+        if view.camera is CameraState.RUNNING:
+            if self._idle.update(view.face_present, now) and self._idle.idle:
+                self._on_idle()
+                view = self.session.view()
         else:
             # no idle screen while the camera is off, starting or lost: looking cannot help
             self._idle.update(True, now)
         self.pages.setCurrentWidget(self.idle_page if self._idle.idle else self.live_page)
 
-        mood = getattr(voter, "mood", None) or getattr(controller, "mood", None)
-        playlist = getattr(controller, "playlist_name", None) or ""
-        manual = _name(getattr(controller, "mode", "auto")) == "manual"
-        if self.watching and mood:
+        watching = view.watching
+        mood = view.mood or view.music_mood
+        playlist = view.playlist or ""
+        manual = view.mode is ControlMode.MANUAL
+        if watching and mood:
             self.caption.setText("THE ROOM FEELS")
             self.mood_word.setText(theme.MOOD_WORDS.get(mood, mood.title()))
             color = QColor(theme.MOOD_COLORS.get(mood, theme.ACCENT))
-        elif self.watching:
+        elif watching:
             self.caption.setText("READING THE MOOD")
             self.mood_word.setText("Hello")
             color = QColor(theme.ACCENT)
@@ -460,34 +448,31 @@ class KioskWindow(QWidget):
             self.mood_word.setProperty("shownColor", color.name())
             self.mood_word.setStyleSheet(f"color: {color.name()};")
 
-        track = getattr(player, "current", None)
-        title = getattr(track, "title", "") if track is not None else ""
-        artist = getattr(track, "artist", "") if track is not None else ""
+        track = view.track
+        title = track.title if track is not None else ""
+        artist = track.artist if track is not None else ""
         self.title.setText(title or "Nothing playing yet")
         self.artist.setText(artist)
         self.artist.setVisible(bool(artist))
         if playlist:
             how = "chosen by hand" if manual else "follows the mood"
-            if not self.watching and not manual:
+            if not watching and not manual:
                 how = "camera off"
             self.playlist_line.setText(f"{playlist.title()} playlist · {how}")
         else:
             self.playlist_line.setText("")
-        playing = _name(getattr(player, "state", "")) == "playing"
+        playing = view.playing
         self.play_button.set_icon("pause" if playing else "play")
-        volume = float(getattr(player, "volume", 0.0) or 0.0)
-        muted = bool(getattr(player, "muted", False))
-        self.volume_label.setText("Muted" if muted else f"{round(volume * 100)}%")
-        self.auto_button.setVisible(manual and self.watching)
+        self.volume_label.setText("Muted" if view.muted else f"{round(view.volume * 100)}%")
+        self.auto_button.setVisible(manual and watching)
         if title:
             who = f" — {artist}" if artist else ""
             self.idle_now.setText(f"Now playing: {title}{who}")
         else:
             self.idle_now.setText("")
-        camera_text = getattr(session, "camera_text", "")
-        dot, state = CAMERA_CHIP.get(camera, (theme.TEXT_DIM, "Camera off"))
+        dot, state = CAMERA_CHIP.get(view.camera, (theme.TEXT_DIM, "Camera off"))
         self.camera_chip.setText(f'<span style="color:{dot}">●</span>&nbsp;{state}')
-        self.camera_chip.setToolTip(camera_text)
+        self.camera_chip.setToolTip(view.camera_text)
 
         if self._cursor.update(now):
             self.setCursor(Qt.CursorShape.BlankCursor)
@@ -496,20 +481,19 @@ class KioskWindow(QWidget):
         else:
             self._awake.release()
 
-    def _on_idle(self, controller: Any) -> None:
-        if _name(getattr(controller, "mode", "auto")) == "manual":
-            set_auto = getattr(controller, "set_auto", None)
-            if set_auto is not None:
-                log.info("kiosk: nobody here; the music follows the mood again")
-                set_auto()
+    def _on_idle(self) -> None:
+        controller = self.session.controller
+        if controller.mode is ControlMode.MANUAL:
+            log.info("kiosk: nobody here; the music follows the mood again")
+            controller.set_auto()
 
     def _on_face(self, present: bool) -> None:
         self.refresh()
 
-    def _on_any(self, *args: Any) -> None:
+    def _on_any(self, *args: object) -> None:
         self.refresh()
 
-    def _on_settings(self, settings: Any) -> None:
+    def _on_settings(self, settings: Settings) -> None:
         kiosk = settings.kiosk
         if kiosk.pin_hash != self._pin_hash:  # a new PIN starts a fresh count of wrong tries
             self._pin_hash = kiosk.pin_hash
@@ -522,23 +506,15 @@ class KioskWindow(QWidget):
 
     # -- controls ---------------------------------------------------------------------------
 
-    def _command(self, name: str) -> None:
-        method = getattr(self.session.player, name, None)
-        if method is not None:
-            method()
-        self.refresh()
-
-    def _controller_command(self, name: str) -> None:
-        method = getattr(self.session.controller, name, None)
-        if method is not None:
-            method()
+    def _command(self, call: Callable[[], object]) -> None:
+        call()
         self.refresh()
 
     def _change_volume(self, delta: float) -> None:
         player = self.session.player
-        volume = min(1.0, max(0.0, float(player.volume) + delta))
+        volume = min(1.0, max(0.0, player.volume + delta))
         player.set_volume(round(volume, 2))
-        if delta > 0 and getattr(player, "muted", False):
+        if delta > 0 and player.muted:
             player.set_muted(False)
         self.refresh()
 

@@ -12,19 +12,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.controller import Controller
 from app.kiosk import hash_pin
+from app.mood.voter import MoodVoter
 from app.music.audio import FakeOutput
 from app.music.library import Playlist, Track
+from app.session import CameraState
 from app.settings import Settings
 from app.ui import theme
 from app.ui.kiosk import KioskWindow
-from app.ui.session import CameraStatus, Session
+from app.ui.session import Session
 
 DEMO_TRACKS = {
     "upbeat": [
@@ -33,6 +34,27 @@ DEMO_TRACKS = {
     ],
     "calm": [("Slow Harbour", "Lumen Quartet")],
 }
+
+
+class PretendVoter(MoodVoter):
+    """A voter that always sees ``mood`` (and a face when ``face``)."""
+
+    def __init__(self, mood: str | None, face: bool) -> None:
+        super().__init__()
+        self._pretend_mood = mood
+        self._pretend_face = face
+
+    @property
+    def mood(self) -> str | None:
+        return self._pretend_mood
+
+    @property
+    def face_present(self) -> bool:
+        return self._pretend_face
+
+    @property
+    def confidence(self) -> float:
+        return 0.8
 
 
 def demo_session(mood: str | None, face: bool, controls: list[str]) -> Session:
@@ -54,10 +76,9 @@ def demo_session(mood: str | None, face: bool, controls: list[str]) -> Session:
 
     player = Player(output)
     controller = Controller(player, library, settings)
-    voter = SimpleNamespace(mood=mood, face_present=face, confidence=0.8)
+    voter = PretendVoter(mood, face)
     session = Session(settings, player, controller, voter, output=output)
-    session.camera_state = CameraStatus.RUNNING
-    session.camera_text = "Watching camera 0"
+    session.set_camera_state(CameraState.RUNNING, "Watching camera 0")
     controller.start()
     controller.on_mood(mood, 0.0)
     return session

@@ -1,8 +1,9 @@
 """The main window: camera and mood on the left, the player on the right.
 
 The window shows a :class:`~app.ui.session.Session` and sends the listener's commands to its
-controller and player. It reads their state after every session poll (~250 ms) and repaints the
-camera preview from the worker's newest frame on its own timer, only when the frame changed.
+controller and player. It renders the session's read-only view (``Session.view()``) after every
+poll (~250 ms) and repaints the camera preview from the worker's newest frame on its own timer,
+only when the frame changed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
+from app.controller import Controller, ControlMode
+from app.music.player import Player, RepeatMode
+from app.session import CameraState, SessionView
+from app.settings import Settings
 from app.ui import theme
 from app.ui.camera_view import CameraPanel
 from app.ui.mood_view import MoodPanel
@@ -31,10 +36,9 @@ from app.ui.player_view import (
     PlaylistBar,
     TrackList,
     TransportBar,
-    display_name,
     format_time,
 )
-from app.ui.session import CameraStatus, Session
+from app.ui.session import Session
 from app.vision.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -42,13 +46,16 @@ log = logging.getLogger(__name__)
 PREVIEW_INTERVAL_MS = 66  # 15 fps at most; only repainted when a new frame arrived
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 0.05
-REPEAT_CYCLE = ("all", "one", "off")
+REPEAT_CYCLE = (RepeatMode.ALL, RepeatMode.ONE, RepeatMode.OFF)
 NO_PLAYLISTS = "No playlists found: add a folder of music in Settings → Music (Ctrl+,)."
-
-
-def _name(value: Any) -> str:
-    """An enum member's name in lower case (works with the real enums and with test fakes)."""
-    return str(getattr(value, "name", value)).lower()
+# The dot before "camera <state>" in the status bar.
+CAMERA_DOT = {
+    CameraState.RUNNING: theme.OK,
+    CameraState.RECONNECTING: theme.WARN,
+    CameraState.STARTING: theme.WARN,
+    CameraState.LOADING: theme.WARN,
+    CameraState.FAILED: theme.LIVE,
+}
 
 
 class MainWindow(QMainWindow):
@@ -245,11 +252,11 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     @property
-    def player(self) -> Any:
+    def player(self) -> Player:
         return self.session.player
 
     @property
-    def controller(self) -> Any:
+    def controller(self) -> Controller:
         return self.session.controller
 
     def play_pause(self) -> None:
@@ -263,7 +270,7 @@ class MainWindow(QMainWindow):
         names = list(self.controller.playlist_names())
         if not names:
             self.show_notice(NO_PLAYLISTS)
-        elif _name(self.controller.mode) == "auto":
+        elif self.controller.mode is ControlMode.AUTO:
             self.controller.set_auto()
         else:
             self.controller.select(names[0])
@@ -287,17 +294,14 @@ class MainWindow(QMainWindow):
         self.seek_to(target)
 
     def cycle_repeat(self) -> None:
-        current = _name(self.player.repeat)
-        following = "all"
-        if current in REPEAT_CYCLE:
-            following = REPEAT_CYCLE[(REPEAT_CYCLE.index(current) + 1) % len(REPEAT_CYCLE)]
-        members = {m.name.lower(): m for m in type(self.player.repeat)}
+        current = self.player.repeat
+        following = REPEAT_CYCLE[(REPEAT_CYCLE.index(current) + 1) % len(REPEAT_CYCLE)]
 
         def apply() -> None:
-            self.player.repeat = members[following]
+            self.player.repeat = following
 
         self._command("change repeat", apply)
-        self.show_notice(TransportBar.REPEAT_TIPS[following].split(" (")[0], 2000)
+        self.show_notice(TransportBar.REPEAT_TIPS[following.value].split(" (")[0], 2000)
 
     def toggle_shuffle(self) -> None:
         self.set_shuffle(not self.player.shuffle)
@@ -379,109 +383,96 @@ class MainWindow(QMainWindow):
     # -- showing state --------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read player, controller and voter state into the widgets (cheap; every 250 ms)."""
-        player, controller, session = self.player, self.controller, self.session
-        track = player.current
-        playlist = player.playlist
-        auto = _name(controller.mode) == "auto"
-        name = controller.playlist_name or (playlist.name if playlist is not None else None)
-        title = getattr(track, "title", None)
-        self.now_playing.set_track(title, getattr(track, "artist", None), name)
+        """Render the session's view into the widgets (cheap; every 250 ms)."""
+        session = self.session
+        view = session.view()
+        track = view.track
+        auto = view.auto
+        name = view.playlist
+        title = track.title if track is not None else None
+        self.now_playing.set_track(title, track.artist if track is not None else None, name)
         window_title = f"{title} — {APP_NAME}" if title else APP_NAME
         if self.windowTitle() != window_title:
             self.setWindowTitle(window_title)
-        camera_on = session.camera_state in CameraStatus.ACTIVE
-        mood = controller.mood if auto and camera_on else None
+        camera_on = view.watching
+        mood = view.music_mood if auto and camera_on else None
         if auto and not camera_on:
             self.now_playing.set_mode(auto, "camera off")
         else:
             self.now_playing.set_mode(auto, theme.MOOD_WORDS.get(mood or "") if mood else None)
-        self.now_playing.set_position(player.position, player.duration)
-        self.transport.set_playing(_name(player.state) == "playing")
-        self.transport.set_repeat(_name(player.repeat))
-        self.transport.set_shuffle(bool(player.shuffle))
-        self.transport.set_volume(float(player.volume), bool(player.muted))
-        self.playlist_bar.set_playlists(list(controller.playlist_names()))
+        self.now_playing.set_position(view.position, view.duration)
+        self.transport.set_playing(view.playing)
+        self.transport.set_repeat(view.repeat.value)
+        self.transport.set_shuffle(view.shuffle)
+        self.transport.set_volume(view.volume, view.muted)
+        self.playlist_bar.set_playlists(list(view.playlists))
         self.playlist_bar.set_selection(auto, name)
-        self.track_list.set_tracks(list(playlist.tracks) if playlist is not None else [])
-        self.track_list.set_current(player.index if track is not None else None)
+        self.track_list.set_tracks(list(view.tracks))
+        self.track_list.set_current(view.index)
         self.actions_by_name["preview"].setChecked(self.camera_panel.preview_visible)
-        self.actions_by_name["camera"].setChecked(session.camera_wanted)
-        self.playlist_info.setText(self._playlist_summary(playlist, auto, camera_on))
+        self.actions_by_name["camera"].setChecked(view.camera_wanted)
+        self.playlist_info.setText(self._playlist_summary(view))
 
-        voter = session.voter
         self.mood_panel.set_mood(
-            voter.mood if camera_on else None,
-            float(voter.confidence or 0.0),
-            face=bool(getattr(voter, "face_present", False)),
+            view.mood if camera_on else None,
+            view.confidence,
+            face=view.face_present,
             camera=camera_on,
         )
-        self.mood_panel.timeline.set_points(session.timeline, session.clock())
+        self.mood_panel.timeline.set_points(session.timeline, view.now)
         if not camera_on:
             self.mood_panel.bars.set_probabilities({})
-        self._refresh_status()
-        error = getattr(player, "error", None)
+        self._refresh_status(view)
+        error = view.error
         bar = self.statusBar()
         if error and error != self._last_error:
-            self.show_notice(str(error), 15000)
+            self.show_notice(error, 15000)
         elif error and not bar.currentMessage():
-            bar.showMessage(str(error))  # still so (e.g. no audio device): keep saying it
+            bar.showMessage(error)  # still so (e.g. no audio device): keep saying it
         elif not error and self._last_error and bar.currentMessage() == self._last_error:
             bar.clearMessage()  # over: no stale error left up
         self._last_error = error
 
-    def _playlist_summary(self, playlist: Any, auto: bool, camera_on: bool) -> str:
-        if playlist is None:
-            if not self.controller.playlist_names():
+    def _playlist_summary(self, view: SessionView) -> str:
+        if view.playlist is None:
+            if not view.playlists:
                 return NO_PLAYLISTS
             return "No playlist yet: press Play, or choose one above."
-        tracks = list(playlist.tracks)
-        total = sum(float(getattr(t, "duration", 0.0) or 0.0) for t in tracks)
+        tracks = view.tracks
+        total = sum(t.duration or 0.0 for t in tracks)
         parts = [f"{len(tracks)} tracks", format_time(total)]
-        mood = self.controller.mood
-        if auto and camera_on and mood:
-            strategy = self.session.settings.music.strategy
-            word = theme.MOOD_WORDS.get(mood, mood)
-            parts.append(f"{word} → {display_name(playlist.name)} ({strategy} strategy)")
-        elif auto:
-            parts.append("Auto: follows your mood when the camera sees you")
+        if view.auto:
+            parts.append(view.reason)
         else:
             parts.append("your choice (A hands back to your mood)")
         return "  ·  ".join(parts)
 
-    def _refresh_status(self) -> None:
-        session = self.session
-        state = session.camera_state
-        if state == CameraStatus.RUNNING:
-            self.rate_label.setText(f"{session.analyses_per_second:.1f} analyses/s")
-            latency = session.latency_s
+    def _refresh_status(self, view: SessionView) -> None:
+        state = view.camera
+        if state is CameraState.RUNNING:
+            self.rate_label.setText(f"{view.analyses_per_second:.1f} analyses/s")
+            latency = view.latency_s
             self.latency_label.setText(
                 f"latency {latency * 1000:.0f} ms" if latency is not None else "latency –"
             )
         else:
             self.rate_label.setText("")
             self.latency_label.setText("")
-        color = {
-            CameraStatus.RUNNING: theme.OK,
-            CameraStatus.RECONNECTING: theme.WARN,
-            CameraStatus.STARTING: theme.WARN,
-            CameraStatus.LOADING: theme.WARN,
-            CameraStatus.FAILED: theme.LIVE,
-        }.get(state, theme.TEXT_DIM)
+        color = CAMERA_DOT.get(state, theme.TEXT_DIM)
         self.camera_status_label.setText(
-            f"<span style='color:{color}'>●</span>&nbsp; camera {state}"
+            f"<span style='color:{color}'>●</span>&nbsp; camera {state.value}"
         )
 
     def _on_reading(self, reading: Reading) -> None:
         self.mood_panel.bars.set_probabilities(reading.probabilities)
 
-    def _on_camera_state(self, status: str, text: str) -> None:
+    def _on_camera_state(self, status: CameraState, text: str) -> None:
         self.camera_panel.preview.mirrored = (self.session.source or "").isdigit()
         self.camera_panel.set_status(status, text)
         self._last_frame = None
         self.refresh()
 
-    def _on_settings_changed(self, settings: Any) -> None:
+    def _on_settings_changed(self, settings: Settings) -> None:
         self.camera_panel.set_preview_visible(settings.camera.preview_visible)
         self.refresh()
 

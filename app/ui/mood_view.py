@@ -9,8 +9,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from app.session import TIMELINE_SECONDS, TimelinePoint
 from app.ui import theme
-from app.ui.session import TIMELINE_SECONDS, TimelinePoint
 from app.vision.reading import EXPRESSIONS
 
 

@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app import paths
+from app.session import MOOD_WORDS as _MOOD_WORDS
 
 BACKGROUND = "#121419"
 SURFACE = "#1b1e26"
@@ -33,15 +34,7 @@ MOOD_COLORS: dict[str, str] = {
 }
 
 # How the voted expression reads as a mood.
-MOOD_WORDS: dict[str, str] = {
-    "angry": "Angry",
-    "disgust": "Disgusted",
-    "fear": "Afraid",
-    "happy": "Happy",
-    "sad": "Sad",
-    "surprise": "Surprised",
-    "neutral": "Calm",
-}
+MOOD_WORDS = _MOOD_WORDS  # the words live with the session core, which says them too
 
 FONT_FAMILIES = ["Inter", "Cantarell", "Noto Sans", "Segoe UI", "Helvetica Neue", "DejaVu Sans"]
 

@@ -33,19 +33,20 @@ import psutil
 import pytest
 
 from app import logs
+from app import session as session_mod
 from app.controller import Controller
 from app.mood.voter import MoodVoter, VoterConfig
 from app.music.audio import FakeOutput, ManualClock
 from app.music.library import Playlist, Track
 from app.music.player import Player, PlayerState
 from app.settings import DEFAULT_PLAYLISTS, Settings
-from app.ui import session as session_mod
 from app.ui.session import Session
+from app.vision.capture import CaptureState
 from app.vision.reading import EXPRESSIONS, Box, Reading
 
 LEAK_MB = 20.0  # growth after the warm-up that counts as a leak
 RATE = 10.0  # readings per second
-POLL_S = session_mod.POLL_INTERVAL_MS / 1000.0
+POLL_S = session_mod.POLL_INTERVAL_S
 
 
 class StillWorker:
@@ -56,7 +57,7 @@ class StillWorker:
         self.message = ""
 
     def start(self) -> None:
-        self.on_state("RUNNING")
+        self.on_state(CaptureState.RUNNING)
 
     def stop(self, timeout: float = 1.0) -> bool:
         return True
@@ -169,7 +170,7 @@ def run_listening(
             roll = rng.random()
             expression = None if roll < 0.1 else rng.choice(EXPRESSIONS)
             next_segment = now + (rng.uniform(2, 10) if expression is None else rng.uniform(5, 30))
-        session._on_reading(_reading(now, expression, rng))  # the worker bridge's slot
+        session.core.handle_reading(_reading(now, expression, rng))
         figures.readings += 1
         while next_poll <= now:
             session.poll()
@@ -203,7 +204,7 @@ def run_listening(
         # bounded: the voter's window, the timeline, the rate window, the resume points
         figures.max_votes = max(figures.max_votes, len(session.voter._votes))
         figures.max_timeline = max(figures.max_timeline, len(session.timeline))
-        figures.max_rate_window = max(figures.max_rate_window, len(session._reading_times))
+        figures.max_rate_window = max(figures.max_rate_window, len(session.core._reading_times))
         figures.max_resume = max(figures.max_resume, len(controller._resume))
         output.calls.clear()  # the fake's own call record (test bookkeeping, not app state)
         if not warm and now >= warm_at:

@@ -18,6 +18,7 @@ from app.music.player import Player
 from app.settings import DEFAULT_PLAYLISTS, Settings
 from app.ui.main_window import MainWindow
 from app.ui.session import Session
+from app.vision.capture import CaptureState
 from app.vision.reading import EXPRESSIONS, Box, Reading
 
 TRACKS_PER_PLAYLIST = 5
@@ -32,12 +33,13 @@ class FakeWorker:
         self.on_reading = on_reading
         self.on_state = on_state
         self.frame: np.ndarray | None = None
+        self.message = ""
         self.started = False
         self.stopped = False
 
     def start(self) -> None:
         self.started = True
-        self.on_state("RUNNING")
+        self.on_state(CaptureState.RUNNING)
 
     def stop(self, timeout: float = 1.0) -> None:
         self.stopped = True

@@ -17,10 +17,11 @@ from app.kiosk import PinResult, hash_pin
 from app.music.audio import FakeOutput
 from app.music.library import Playlist, Track
 from app.music.player import Player, PlayerState
+from app.session import CameraState
 from app.settings import KIOSK_CONTROLS, Settings
 from app.ui.kiosk import IDLE_MESSAGE, KioskWindow
 from app.ui.kiosk_awake import ScreenAwake
-from app.ui.session import CameraStatus, Session
+from app.ui.session import Session
 
 PIN = "2468"
 
@@ -80,7 +81,7 @@ class Room:
         self.session = Session(
             self.settings, self.player, self.controller, self.voter, clock=self.clock
         )
-        self.session.camera_state = camera
+        self.session.set_camera_state(CameraState(camera))
         self.controller.start()
         self.awake = FakeAwake()
 
@@ -233,7 +234,7 @@ def test_face_presence_signal_brings_the_view_back_without_waiting(qtbot, room: 
 
 
 def test_no_idle_screen_without_a_camera(qtbot) -> None:
-    room = Room(["skip"], camera=CameraStatus.OFF)
+    room = Room(["skip"], camera=CameraState.OFF)
     window = room.window(qtbot)
     room.tick(600.0)
     assert not window.idle
@@ -397,11 +398,11 @@ def test_the_app_quitting_may_close_the_window(qtbot, room: Room) -> None:
 
 def test_no_idle_screen_while_the_camera_is_lost(qtbot, room: Room) -> None:
     window = room.window(qtbot)
-    room.session.camera_state = "reconnecting"
+    room.session.set_camera_state(CameraState.RECONNECTING)
     room.tick(120.0)
     assert not window.idle
     assert "retrying" in window.camera_chip.text()
-    room.session.camera_state = "running"
+    room.session.set_camera_state(CameraState.RUNNING)
     room.tick(0.25)
     assert not window.idle  # the countdown starts again with a working camera
     room.tick(30.0)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from app.controller import ControlMode
 from app.music.player import PlayerState, RepeatMode
 from app.ui.player_view import AUTO_LABEL
+from app.vision.capture import CaptureState
 from tests.ui.conftest import TRACK_SECONDS, Rig
 
 
@@ -156,11 +157,11 @@ def test_preview_shows_new_frames_and_hides_for_privacy(rig: Rig) -> None:
 
 
 def test_camera_state_reaches_panel_and_status_bar(rig: Rig) -> None:
-    rig.worker.on_state("RECONNECTING")
+    rig.worker.on_state(CaptureState.RECONNECTING)
     rig.qtbot.waitUntil(lambda: rig.session.camera_state == "reconnecting", timeout=5000)
     assert "trying again" in rig.window.camera_panel.preview._message
     assert "reconnecting" in rig.window.camera_status_label.text()
-    rig.worker.on_state("RUNNING")
+    rig.worker.on_state(CaptureState.RUNNING)
     rig.show_face("happy", 1.0)
     assert "analyses/s" in rig.window.rate_label.text()
     assert rig.session.analyses_per_second > 5

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.session import TimelinePoint
 from app.ui.mood_view import ExpressionBars, MoodPanel, MoodTimeline
-from app.ui.session import TimelinePoint
 
 
 def test_timeline_merges_runs_of_the_same_mood_and_grows(qtbot) -> None:

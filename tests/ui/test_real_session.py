@@ -7,9 +7,10 @@ import pytest
 
 from app.controller import ControlMode
 from app.music.audio import FakeOutput
+from app.session import CameraState
 from app.settings import Settings
 from app.ui.main_window import MainWindow
-from app.ui.session import CameraStatus, build_session
+from app.ui.session import build_session
 from tests.media import face_on_background, write_video
 from tests.ui.conftest import make_playlists
 
@@ -30,7 +31,7 @@ def test_a_smile_on_video_plays_the_upbeat_playlist(qtbot, tmp_path) -> None:
     window.show()
     session.start()
     try:
-        qtbot.waitUntil(lambda: session.camera_state == CameraStatus.RUNNING, timeout=15000)
+        qtbot.waitUntil(lambda: session.camera_state == CameraState.RUNNING, timeout=15000)
         qtbot.waitUntil(lambda: session.voter.mood == "happy", timeout=15000)
         qtbot.waitUntil(
             lambda: (

@@ -6,8 +6,9 @@ import copy
 import threading
 
 from app.music.player import PlayerState
-from app.ui.session import CameraStatus, Session
-from tests.ui.conftest import FakeWorker, Rig, face_reading
+from app.session import CameraState
+from app.vision.capture import CaptureState
+from tests.ui.conftest import Rig, face_reading
 
 
 def test_readings_from_another_thread_arrive_in_the_gui_thread(rig: Rig) -> None:
@@ -27,14 +28,14 @@ def test_turning_the_camera_off_and_on(rig: Rig) -> None:
     first = rig.worker
     rig.session.set_camera_enabled(False)
     assert first.stopped
-    assert rig.session.camera_state == CameraStatus.OFF
+    assert rig.session.camera_state == CameraState.OFF
     assert rig.window.camera_panel.live_chip.text() == "CAMERA OFF"
     # a late reading from the stopped worker is ignored
     first.on_reading(face_reading(rig.clock() + 1, "angry"))
     rig.qtbot.wait(20)
     assert rig.session.last_reading is None
     rig.session.set_camera_enabled(True)
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.RUNNING, timeout=5000)
     assert rig.session.worker is not first
 
 
@@ -46,10 +47,10 @@ def test_a_model_that_cannot_load_leaves_a_manual_player(make_rig) -> None:
     def broken() -> object:
         raise UserError("The model file /x/model.onnx is not a valid ONNX model.")
 
-    rig.session._analyzer_factory = broken
+    rig.session.core.analyzer_factory = broken
     rig.window.show()
     rig.session.start()
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.FAILED, timeout=5000)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.FAILED, timeout=5000)
     assert "not a valid ONNX model" in rig.session.camera_text
     assert "music keeps playing" in rig.session.camera_text
     assert rig.session.worker is None
@@ -59,8 +60,8 @@ def test_a_model_that_cannot_load_leaves_a_manual_player(make_rig) -> None:
 
 def test_a_failed_camera_says_why(rig: Rig) -> None:
     rig.worker.message = "No camera at index 1 (found: 0)."
-    rig.worker.on_state("FAILED")
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.FAILED, timeout=5000)
+    rig.worker.on_state(CaptureState.FAILED)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.FAILED, timeout=5000)
     assert "No camera at index 1" in rig.window.camera_panel.preview._message
 
 
@@ -71,7 +72,7 @@ def test_apply_settings_restarts_the_camera_and_rebuilds_the_voter(rig: Rig) -> 
     new.mood.window_s = 6.0
     rig.session.apply_settings(new)
     assert old_worker.stopped
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.RUNNING, timeout=5000)
     assert rig.session.source == "/videos/other.mp4"
     assert rig.session.voter is not old_voter
     assert rig.session.voter.config.window_s == 6.0
@@ -110,21 +111,23 @@ def test_stop_stops_worker_and_music(rig: Rig) -> None:
     assert rig.player.state is PlayerState.STOPPED
 
 
-def test_session_without_camera_parts_is_off(qtbot) -> None:
-    from app.settings import Settings
+def test_session_without_camera_parts_is_off(make_rig) -> None:
+    rig = make_rig()
+    rig.session.core.analyzer_factory = None
+    rig.session.start()
+    assert rig.session.camera_state is CameraState.OFF
+    assert rig.session.worker is None
+    rig.session.stop()
 
-    class Nothing:
-        mode = "auto"
-        playlist_name = None
 
-        def tick(self, now: float) -> None:
-            pass
-
-    session = Session(Settings(), Nothing(), Nothing(), Nothing(), source="0")
-    session.start()
-    assert session.camera_state == CameraStatus.OFF
-    session.stop()
-    assert FakeWorker  # the fake is what the other tests use
+def test_a_stopped_session_does_not_start_again(make_rig) -> None:
+    # application.start() schedules session.start() on the next event-loop turn; a window closed
+    # before that turn must not leave a session polling a closed mixer.
+    rig = make_rig()
+    rig.session.stop()
+    rig.session.start()
+    assert not rig.session.polling
+    assert rig.session.worker is None
 
 
 def test_new_playlist_folders_rescan_the_library(rig: Rig) -> None:
@@ -148,15 +151,15 @@ def test_the_window_works_while_the_model_loads(make_rig) -> None:
         release.wait(10)
         return "analyzer"
 
-    rig.session._analyzer_factory = slow_model
+    rig.session.core.analyzer_factory = slow_model
     rig.window.show()
     rig.session.start()
-    assert rig.session.camera_state == CameraStatus.LOADING
+    assert rig.session.camera_state == CameraState.LOADING
     assert "Loading the expression model" in rig.window.camera_panel.preview._message
     rig.session.poll()  # the player runs meanwhile
     assert rig.player.state is PlayerState.PLAYING
     release.set()
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.RUNNING, timeout=5000)
     assert rig.worker.analyzer == "analyzer"
 
 
@@ -170,12 +173,12 @@ def test_camera_off_and_on_while_the_model_loads(make_rig) -> None:
         release.wait(10)
         return "analyzer"
 
-    rig.session._analyzer_factory = slow_model
+    rig.session.core.analyzer_factory = slow_model
     rig.session.start()
     rig.session.set_camera_enabled(False)
     rig.session.set_camera_enabled(True)
     release.set()
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.RUNNING, timeout=5000)
     assert len(calls) == 1  # one load served both
 
 
@@ -192,13 +195,13 @@ def test_a_model_changed_while_loading_is_not_used(make_rig) -> None:
         built.append(rig.session.settings.model.backend)
         return built[-1]
 
-    rig.session._analyzer_factory = model
+    rig.session.core.analyzer_factory = model
     rig.session.start()
     new = copy.deepcopy(rig.settings)
     new.model.backend = "onnx"
     new.model.onnx_path = "/models/mine.onnx"
     rig.session.apply_settings(new)
     release.set()
-    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraStatus.RUNNING, timeout=5000)
+    rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.RUNNING, timeout=5000)
     assert rig.worker.analyzer == "onnx"
     assert built == ["stale", "onnx"]

@@ -1,0 +1,776 @@
+"""One listening session without Qt: camera worker -> mood voter -> controller -> player.
+
+Every front end drives this one loop: the Qt bridge (``app.ui.session``, a timer and queued
+signals) for the main window and the kiosk, and the headless ``watch`` command. The parts are
+passed in, so tests use fakes and a manual clock.
+
+Threads. A :class:`Session` is owned by one thread (the GUI thread, or ``watch``'s main thread):
+every method is called there and every listener is called there. The capture worker calls its
+callbacks on its own threads; the session never handles them there but hands them to ``post``,
+which must run them later on the owner thread. The Qt bridge passes a ``post`` that queues onto
+the GUI thread; without one the session keeps an :class:`Inbox` (a thread-safe queue) that
+``poll()`` and ``run_pending()`` empty on the owner thread. Long work (loading the expression
+model) goes to ``run_task``, which runs it elsewhere and calls back on the owner thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import enum
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from app import settings as settings_mod
+from app.controller import Controller, ControlMode
+from app.errors import UserError
+from app.mood.voter import MoodChange, MoodVoter
+from app.music.audio import AudioOutput
+from app.music.library import Library, Playlist, Track
+from app.music.player import Player, PlayerState, RepeatMode
+from app.settings import Settings
+from app.vision.capture import Analyzer, CaptureState
+from app.vision.reading import Reading
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+# Runs a call later on the session's own thread; may be called from any thread.
+Post = Callable[[Callable[[], None]], None]
+
+POLL_INTERVAL_S = 0.25
+# How long the mood timeline remembers.
+TIMELINE_SECONDS = 300.0
+# Readings younger than this count towards "analyses per second".
+RATE_WINDOW_S = 3.0
+
+
+# Expressions as mood words for people.
+MOOD_WORDS: dict[str, str] = {
+    "angry": "Angry",
+    "disgust": "Disgusted",
+    "fear": "Afraid",
+    "happy": "Happy",
+    "sad": "Sad",
+    "surprise": "Surprised",
+    "neutral": "Calm",
+}
+
+
+class CameraState(str, enum.Enum):
+    """The camera as people see it: the worker's states plus ``OFF`` (no camera wanted) and
+    ``LOADING`` (the expression model is loading). The values are the lower-case names."""
+
+    OFF = "off"
+    LOADING = "loading"
+    STARTING = "starting"
+    RUNNING = "running"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    @property
+    def active(self) -> bool:
+        """On or on its way: looking at the camera can change the music."""
+        return self in _ACTIVE
+
+
+_ACTIVE = frozenset(
+    {CameraState.LOADING, CameraState.STARTING, CameraState.RUNNING, CameraState.RECONNECTING}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePoint:
+    """The voted mood at one moment (``mood`` is None when nobody is seen)."""
+
+    time: float
+    mood: str | None
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """What the windows show, read in one go (``Session.view()``): what plays, why, the mood,
+    the camera. Immutable; take a new one after every poll."""
+
+    now: float
+    # what plays
+    track: Track | None
+    playlist: str | None
+    tracks: tuple[Track, ...]
+    index: int | None  # of ``track`` in ``tracks``
+    position: float
+    duration: float
+    player: PlayerState
+    repeat: RepeatMode
+    shuffle: bool
+    volume: float
+    muted: bool
+    error: str | None  # the player's problem in words, if any
+    playlists: tuple[str, ...]  # every playlist, in the controller's order
+    # why it plays
+    mode: ControlMode
+    reason: str  # a sentence ("" when nothing is chosen yet)
+    pending: str | None  # the playlist Auto switches to when this track ends
+    # the mood
+    mood: str | None  # voted now (None: nobody seen / not yet)
+    confidence: float
+    music_mood: str | None  # the mood the music last followed
+    face_present: bool
+    # the camera
+    camera: CameraState
+    camera_text: str
+    camera_wanted: bool
+    analyses_per_second: float
+    latency_s: float | None
+
+    @property
+    def auto(self) -> bool:
+        return self.mode is ControlMode.AUTO
+
+    @property
+    def playing(self) -> bool:
+        return self.player is PlayerState.PLAYING
+
+    @property
+    def watching(self) -> bool:
+        """The camera is on (or on its way), so that looking at it can change the music."""
+        return self.camera.active
+
+
+class SessionListener:
+    """What a session tells its front ends, on the session's thread. Override what you need."""
+
+    def reading_received(self, reading: Reading) -> None:
+        """Every analysed frame."""
+
+    def mood_changed(self, change: MoodChange) -> None:
+        """The voter adopted a new mood."""
+
+    def camera_state_changed(self, state: CameraState, text: str) -> None:
+        """The camera state or its sentence for people changed."""
+
+    def face_presence_changed(self, present: bool) -> None:
+        """Someone is (True) or nobody is (False) in front of the camera."""
+
+    def ticked(self) -> None:
+        """After every poll: the player and controller may have moved on; read the view."""
+
+    def notice(self, message: str) -> None:
+        """A one-line message for people (status bar, banner); never an error box."""
+
+    def settings_changed(self, settings: Settings) -> None:
+        """``apply_settings`` replaced the settings."""
+
+
+class CameraWorker(Protocol):
+    """What the session needs of a capture worker (``app.vision.capture.CaptureWorker``)."""
+
+    message: str
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 1.0) -> object: ...
+
+    def latest_frame(self) -> Any: ...
+
+
+OnReading = Callable[[Reading], object]
+OnState = Callable[[CaptureState], object]
+# worker_factory(analyzer, on_reading, on_state); the callbacks may be called from any thread.
+WorkerFactory = Callable[[Analyzer, OnReading, OnState], CameraWorker]
+
+
+class TaskRunner(Protocol):
+    """Runs ``fn`` off the session's thread; ``on_done(result)`` or ``on_error(exception)`` is
+    then called on the session's thread."""
+
+    def __call__(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """An audio output that holds a device until closed (``PygameOutput``)."""
+
+    def close(self) -> None: ...
+
+
+class Inbox:
+    """Calls posted from any thread, run on the owner thread by :meth:`run_pending`."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+    def post(self, call: Callable[[], None]) -> None:
+        self._queue.put(call)
+
+    def run_pending(self, timeout: float = 0.0, limit: int | None = None) -> int:
+        """Run what is waiting (at most ``limit`` calls); wait up to ``timeout`` seconds for the
+        first. Returns how many ran."""
+        done = 0
+        try:
+            call = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return 0
+        while True:
+            call()
+            done += 1
+            if limit is not None and done >= limit:
+                return done
+            try:
+                call = self._queue.get_nowait()
+            except queue.Empty:
+                return done
+
+
+def thread_runner(post: Post) -> TaskRunner:
+    """A :class:`TaskRunner` on a plain daemon thread that reports back through ``post``."""
+
+    def run(
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        def work() -> None:
+            try:
+                result = fn()
+            except Exception as exc:  # handed to on_error, not lost
+                error = exc
+                post(lambda: on_error(error))
+                return
+            post(lambda: on_done(result))
+
+        threading.Thread(target=work, name="session-task", daemon=True).start()
+
+    return run
+
+
+def run_now(
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[BaseException], None],
+) -> None:
+    """A :class:`TaskRunner` that runs ``fn`` at once, on the caller's thread (``watch``)."""
+    try:
+        result = fn()
+    except Exception as exc:
+        on_error(exc)
+        return
+    on_done(result)
+
+
+def camera_message(state: CameraState, source: str) -> str:
+    """A sentence for people about the camera."""
+    return {
+        CameraState.OFF: "Camera off — MoodPlayer is a manual player. "
+        "Turn the camera on with View → Use the camera (Ctrl+Shift+C).",
+        CameraState.LOADING: "Loading the expression model…",
+        CameraState.STARTING: f"Opening {source}…",
+        CameraState.RUNNING: f"Watching {source}",
+        CameraState.RECONNECTING: f"Lost {source}; trying again…",
+        CameraState.FAILED: f"Cannot open {source}. Choose another camera in Settings → Camera; "
+        "the music keeps playing.",
+        CameraState.STOPPED: "Camera stopped.",
+    }[state]
+
+
+def describe_source(spec: str) -> str:
+    if spec.isdigit():
+        return f"camera {spec}"
+    return Path(spec).name or spec
+
+
+def mood_word(mood: str) -> str:
+    """An expression as a mood word ("neutral" -> "Calm")."""
+    return MOOD_WORDS.get(mood, mood)
+
+
+def playlist_word(name: str) -> str:
+    """A playlist name as shown ("upbeat" -> "Upbeat", names with capitals stay)."""
+    return name.capitalize() if name.islower() else name
+
+
+def _camera_key(settings: Settings) -> tuple[object, ...]:
+    """What restarts the camera worker when it changes (the preview's visibility does not)."""
+    c = settings.camera
+    return (c.enabled, c.source, c.analysis_rate, c.loop_video, settings.model)
+
+
+class Session:
+    """Owns the worker, voter, controller and player of one run (see the module docstring).
+
+    ``player`` and ``controller`` may be None for a session that only reads the mood
+    (``watch``). ``analyzer_factory()`` builds the expression analyser (through ``run_task``,
+    off this thread); ``worker_factory(analyzer, on_reading, on_state)`` makes the camera worker.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        player: Player | None,
+        controller: Controller | None,
+        voter: MoodVoter,
+        *,
+        library: Library | dict[str, Playlist] | None = None,
+        library_factory: Callable[[Settings], Library | dict[str, Playlist]] | None = None,
+        settings_path: Path | None = None,
+        source: str | None = None,
+        analyzer_factory: Callable[[], Analyzer] | None = None,
+        worker_factory: WorkerFactory | None = None,
+        voter_factory: Callable[[Settings], MoodVoter] | None = None,
+        output: AudioOutput | Closable | None = None,
+        clock: Clock = time.monotonic,
+        post: Post | None = None,
+        run_task: TaskRunner | None = None,
+    ) -> None:
+        self.settings = settings
+        self.settings_path = settings_path
+        self.player = player
+        self.controller = controller
+        self.voter = voter
+        self.library = library
+        # Makes a scanned library for the settings' playlist folders (None: keep the library).
+        self.library_factory = library_factory
+        # The audio output; closed (mixer shut) by stop() when it has close().
+        self.output = output
+        self.clock = clock
+        # The camera/video source to watch; None means no camera this session.
+        self.source = source
+        self.analyzer_factory = analyzer_factory
+        self.worker_factory = worker_factory
+        self.voter_factory = voter_factory
+        self._inbox: Inbox | None = None
+        if post is None:
+            self._inbox = Inbox()
+            post = self._inbox.post
+        self._post: Post = post
+        self._run_task: TaskRunner = run_task if run_task is not None else thread_runner(post)
+        self._listeners: list[SessionListener] = []
+
+        self.worker: CameraWorker | None = None
+        # Bumped whenever the worker stops: callbacks of an older worker are ignored.
+        self._generation = 0
+        self._analyzer: Analyzer | None = None
+        self._loading = False
+        self.camera_state = CameraState.OFF
+        self.camera_text = camera_message(CameraState.OFF, "")
+        self.last_reading: Reading | None = None
+        self.timeline: collections.deque[TimelinePoint] = collections.deque()
+        self._reading_times: collections.deque[float] = collections.deque()
+        self.latency_s: float | None = None
+        self._face_present = bool(voter.face_present)
+        self._running = False
+        self._stopped = False
+        self._tick_error: str | None = None
+
+    def add_listener(self, listener: SessionListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: SessionListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Start the camera when a source is set and the camera is enabled. A stopped session
+        stays stopped (its audio output is closed)."""
+        if self._stopped:
+            log.debug("start() after stop() ignored")
+            return
+        self._running = True
+        if self.camera_wanted:
+            self._start_camera()
+        else:
+            self.set_camera_state(CameraState.OFF)
+
+    def stop(self, timeout: float = 1.0, drain: bool = False) -> None:
+        """Stop the camera worker (joined within ``timeout``) and the music, close the output.
+
+        ``drain``: readings the worker delivered before it ended still count (only with the
+        session's own inbox; a front end that posts elsewhere delivers those itself).
+        """
+        self._running = False
+        self._stopped = True
+        self._stop_camera(timeout, drain=drain)
+        if self.player is not None:
+            try:
+                self.player.stop()
+            except Exception:  # the mixer may already be gone at exit
+                log.exception("stopping the player failed")
+        if isinstance(self.output, Closable):
+            try:
+                self.output.close()
+            except Exception:
+                log.exception("closing the audio output failed")
+
+    @property
+    def camera_wanted(self) -> bool:
+        return bool(self.source) and self.settings.camera.enabled
+
+    def set_camera_enabled(self, enabled: bool) -> None:
+        """Turn the camera on or off (the music goes on either way)."""
+        self.settings.camera.enabled = enabled
+        if not self._running:
+            return
+        if enabled and self.source and self.worker is None:
+            self._start_camera()
+        elif not enabled:
+            self._stop_camera(1.0)
+            self.set_camera_state(CameraState.OFF)
+
+    def set_source(self, source: str | None) -> None:
+        """Watch another camera/video; restarts the worker when it runs."""
+        if source == self.source:
+            return
+        self.source = source
+        if not self._running:
+            return
+        self._stop_camera(1.0)
+        if self.camera_wanted:
+            self._start_camera()
+        else:
+            self.set_camera_state(CameraState.OFF)
+
+    def _start_camera(self) -> None:
+        if self.analyzer_factory is None or self.worker_factory is None:
+            self.set_camera_state(CameraState.OFF)
+            return
+        model = copy.deepcopy(self.settings.model)
+        if self._analyzer is not None:
+            self._analyzer_ready(model, self._analyzer)
+            return
+        self.set_camera_state(CameraState.LOADING)
+        if self._loading:
+            return  # the model on its way starts the camera when it arrives
+        self._loading = True
+        self._run_task(
+            self.analyzer_factory,
+            lambda analyzer: self._analyzer_ready(model, analyzer),
+            lambda exc: self._analyzer_failed(model, exc),
+        )
+
+    def _analyzer_ready(self, model: object, analyzer: Analyzer) -> None:
+        self._loading = False
+        if model != self.settings.model:
+            # The model was changed while this one loaded: load the one now chosen.
+            if self._running and self.camera_wanted and self.worker is None:
+                self._start_camera()
+            return
+        self._analyzer = analyzer
+        if not self._running or not self.camera_wanted or self.worker is not None:
+            return
+        assert self.worker_factory is not None
+        generation = self._generation
+        post = self._post
+
+        def on_reading(reading: Reading) -> None:  # a worker thread
+            post(lambda: self._worker_reading(generation, reading))
+
+        def on_state(state: CaptureState) -> None:  # a worker thread
+            post(lambda: self._worker_state(generation, state))
+
+        try:
+            self.worker = self.worker_factory(analyzer, on_reading, on_state)
+            self.worker.start()
+        except UserError as exc:
+            self.worker = None
+            self.set_camera_state(CameraState.FAILED, str(exc))
+            return
+        if self.camera_state is CameraState.LOADING:
+            self.set_camera_state(CameraState.STARTING)
+
+    def _analyzer_failed(self, model: object, exc: BaseException) -> None:
+        self._loading = False
+        if isinstance(exc, UserError):
+            message = str(exc)
+        else:  # a broken model must not take the player down
+            log.error("loading the expression model failed", exc_info=exc)
+            message = f"The expression model could not be loaded ({exc})."
+        if model != self.settings.model:
+            if self._running and self.camera_wanted and self.worker is None:
+                self._start_camera()
+            return
+        if not self._running or not self.camera_wanted:
+            return
+        self.set_camera_state(
+            CameraState.FAILED, f"{message} The music keeps playing; choose a model in Settings."
+        )
+
+    def _stop_camera(self, timeout: float, drain: bool = False) -> None:
+        worker, self.worker = self.worker, None
+        if not drain:
+            self._generation += 1
+        if worker is not None:
+            try:
+                worker.stop(timeout=timeout)
+            except Exception:
+                log.exception("stopping the camera worker failed")
+        if drain:
+            self.run_pending()
+            self._generation += 1
+        self._reading_times.clear()
+        self.latency_s = None
+
+    # -- from the worker (run on the session's thread) ------------------------------------------
+
+    def _worker_reading(self, generation: int, reading: Reading) -> None:
+        if generation != self._generation:
+            return  # a late reading from a stopped worker
+        self.handle_reading(reading)
+
+    def handle_reading(self, reading: Reading) -> None:
+        """Vote ``reading`` now (what the worker's callback leads to, on the session's thread;
+        tests and replays call it directly)."""
+        now = self.clock()
+        self.last_reading = reading
+        self._reading_times.append(now)
+        self.latency_s = max(0.0, now - reading.time)
+        change = self.voter.update(reading)
+        for listener in list(self._listeners):
+            listener.reading_received(reading)
+        if change is not None:
+            self._apply_change(change, now)
+        self._check_face()
+
+    def _worker_state(self, generation: int, state: CaptureState) -> None:
+        if generation != self._generation:
+            return
+        camera = CameraState(state.value)
+        worker = self.worker
+        detail = worker.message if worker is not None else ""
+        if camera is CameraState.FAILED and detail:
+            self.set_camera_state(camera, f"{detail} The music keeps playing.")
+        else:
+            self.set_camera_state(camera)
+
+    def set_camera_state(self, state: CameraState, text: str | None = None) -> None:
+        """Say what the camera does (the session does this itself; demos and front ends that
+        drive a camera of their own may too)."""
+        message = text or camera_message(state, describe_source(self.source or ""))
+        if state is self.camera_state and message == self.camera_text:
+            return
+        log.info("camera: %s -> %s", self.camera_state.value, state.value)
+        self.camera_state = state
+        self.camera_text = message
+        for listener in list(self._listeners):
+            listener.camera_state_changed(state, message)
+
+    # -- polling -------------------------------------------------------------------------------
+
+    def run_pending(self, timeout: float = 0.0, limit: int | None = None) -> int:
+        """Handle what the worker delivered (own inbox only; see the module docstring)."""
+        if self._inbox is None:
+            return 0
+        return self._inbox.run_pending(timeout, limit)
+
+    def poll(self) -> None:
+        """Let time pass for the voter and the controller; call it every ~250 ms."""
+        self.run_pending()
+        now = self.clock()
+        if self.worker is not None:
+            change = self.voter.tick(now)
+            if change is not None:
+                self._apply_change(change, now)
+            self._check_face()
+        if self.controller is not None:
+            try:
+                self.controller.tick(now)
+            except Exception as exc:
+                # Once per distinct failure: a dead mixer must not fill the log four times a
+                # second.
+                if str(exc) != self._tick_error:
+                    self._tick_error = str(exc)
+                    log.exception("controller tick failed")
+                    self._notice(f"The player has a problem: {exc}")
+            else:
+                self._tick_error = None
+        while self._reading_times and now - self._reading_times[0] > RATE_WINDOW_S:
+            self._reading_times.popleft()
+        self._record_timeline(now)
+        for listener in list(self._listeners):
+            listener.ticked()
+
+    def _notice(self, message: str) -> None:
+        for listener in list(self._listeners):
+            listener.notice(message)
+
+    def _apply_change(self, change: MoodChange, now: float) -> None:
+        log.info("mood %s -> %s (%s)", change.previous, change.current, change.reason)
+        if self.controller is not None:
+            self.controller.on_mood(change.current, now)
+        for listener in list(self._listeners):
+            listener.mood_changed(change)
+
+    def _check_face(self) -> None:
+        present = bool(self.voter.face_present)
+        if present != self._face_present:
+            self._face_present = present
+            for listener in list(self._listeners):
+                listener.face_presence_changed(present)
+
+    def _record_timeline(self, now: float) -> None:
+        if self.worker is None:
+            return
+        if self.timeline and now - self.timeline[-1].time < 1.0:
+            return
+        mood = self.voter.mood
+        self.timeline.append(TimelinePoint(now, mood, float(self.voter.confidence or 0.0)))
+        while self.timeline and now - self.timeline[0].time > TIMELINE_SECONDS:
+            self.timeline.popleft()
+
+    # -- what the windows read ------------------------------------------------------------------
+
+    @property
+    def analyses_per_second(self) -> float:
+        if len(self._reading_times) < 2:
+            return 0.0
+        span = self._reading_times[-1] - self._reading_times[0]
+        return (len(self._reading_times) - 1) / span if span > 0 else 0.0
+
+    def latest_frame(self) -> Any:
+        """The newest camera frame (BGR ndarray) for the preview, or None."""
+        worker = self.worker
+        if worker is None:
+            return None
+        try:
+            return worker.latest_frame()
+        except Exception:
+            return None
+
+    def view(self) -> SessionView:
+        """A snapshot of what plays, why, the mood and the camera."""
+        player, controller = self.player, self.controller
+        playlist = player.playlist if player is not None else None
+        track = player.current if player is not None else None
+        tracks = tuple(playlist.tracks) if playlist is not None else ()
+        return SessionView(
+            now=self.clock(),
+            track=track,
+            playlist=playlist.name if playlist is not None else None,
+            tracks=tracks,
+            index=player.index if player is not None and track is not None else None,
+            position=player.position if player is not None else 0.0,
+            duration=player.duration if player is not None else 0.0,
+            player=player.state if player is not None else PlayerState.STOPPED,
+            repeat=player.repeat if player is not None else RepeatMode.ALL,
+            shuffle=bool(player.shuffle) if player is not None else False,
+            volume=float(player.volume) if player is not None else 0.0,
+            muted=bool(player.muted) if player is not None else False,
+            error=player.error if player is not None else None,
+            playlists=tuple(controller.playlist_names()) if controller is not None else (),
+            mode=controller.mode if controller is not None else ControlMode.AUTO,
+            reason=self.reason(),
+            pending=controller.pending if controller is not None else None,
+            mood=self.voter.mood,
+            confidence=float(self.voter.confidence or 0.0),
+            music_mood=controller.mood if controller is not None else None,
+            face_present=bool(self.voter.face_present),
+            camera=self.camera_state,
+            camera_text=self.camera_text,
+            camera_wanted=self.camera_wanted,
+            analyses_per_second=self.analyses_per_second,
+            latency_s=self.latency_s,
+        )
+
+    def reason(self) -> str:
+        """Why this playlist plays, in one sentence ("" before anything is chosen)."""
+        controller, player = self.controller, self.player
+        if controller is None or player is None or player.playlist is None:
+            return ""
+        current = player.playlist.name
+        if controller.mode is ControlMode.MANUAL:
+            return f"{playlist_word(current)}: your choice"
+        mood = controller.mood
+        if not self.camera_state.active or mood is None:
+            return "Auto: follows your mood when the camera sees you"
+        word = mood_word(mood)
+        pending = controller.pending
+        if pending is not None and pending != current:
+            return (
+                f"{word} → {playlist_word(pending)} when this track ends "
+                f"({playlist_word(current)} until then)"
+            )
+        wanted = self.settings.mapping().get(mood)
+        if wanted != current:
+            if wanted is not None and wanted not in controller.playlist_names():
+                return f"{word} → {wanted}, which is missing; {playlist_word(current)} plays on"
+            return f"{word}: {playlist_word(current)} plays on"
+        if mood in self.settings.music.mapping:
+            return f"{word} → {playlist_word(current)} (your mapping)"
+        return f"{word} → {playlist_word(current)} ({self.settings.music.strategy} strategy)"
+
+    # -- settings --------------------------------------------------------------------------------
+
+    def apply_settings(self, new: Settings) -> None:
+        """Use ``new`` from now on: voter config, camera source/rate, music options."""
+        old = self.settings
+        self.settings = new
+        if self.voter_factory is not None and new.mood != old.mood:
+            self.voter = self.voter_factory(new)
+        controller = self.controller
+        if controller is not None:
+            controller.settings = new
+            if (
+                self.library_factory is not None
+                and new.music.playlist_folders != old.music.playlist_folders
+            ):
+                self.library = self.library_factory(new)
+                controller.set_library(self.library)
+            controller.apply_settings()  # volume, mute, repeat, shuffle from the new settings
+        if _camera_key(new) != _camera_key(old):
+            if new.model != old.model:
+                self._analyzer = None
+            source = new.camera.source if new.camera.enabled else None
+            if self._running:
+                self._stop_camera(1.0)
+                self.source = source
+                if self.camera_wanted:
+                    self._start_camera()
+                else:
+                    self.set_camera_state(CameraState.OFF)
+            else:
+                self.source = source
+        for listener in list(self._listeners):
+            listener.settings_changed(new)
+
+    def save_settings(self) -> bool:
+        """Write the settings atomically; a failure is a notice, not a crash."""
+        if self.settings_path is None:
+            return False
+        try:
+            settings_mod.save(self.settings, self.settings_path)
+        except OSError as exc:
+            self._notice(f"Could not save settings to {self.settings_path}: {exc.strerror}")
+            return False
+        return True
+
+    def remember_state(self) -> None:
+        """Copy what the listener chose (volume, repeat, shuffle, selection) into the settings."""
+        music = self.settings.music
+        player, controller = self.player, self.controller
+        if player is not None:
+            music.volume = float(player.volume)
+            music.muted = bool(player.muted)
+            music.shuffle = bool(player.shuffle)
+            music.repeat = player.repeat.value
+        if controller is not None:
+            name = controller.playlist_name
+            manual = controller.mode is ControlMode.MANUAL
+            self.settings.window.last_selection = name if manual and name else "Auto"

@@ -1,0 +1,373 @@
+"""The session core without Qt: worker -> voter -> controller -> player, on a manual clock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.controller import Controller, ControlMode
+from app.errors import UserError
+from app.mood.voter import MoodChange, MoodVoter, VoterConfig
+from app.music.audio import FakeOutput, ManualClock
+from app.music.library import Playlist, Track
+from app.music.player import Player, PlayerState
+from app.session import (
+    CameraState,
+    Inbox,
+    Session,
+    SessionListener,
+    run_now,
+    thread_runner,
+)
+from app.settings import DEFAULT_PLAYLISTS, Settings
+from app.vision.capture import CaptureState
+from app.vision.reading import EXPRESSIONS, Box, Reading
+
+RATE = 10.0
+TRACK_SECONDS = 200.0
+
+
+class FakeWorker:
+    """The capture worker's place: the test calls its callbacks (from any thread)."""
+
+    def __init__(
+        self,
+        analyzer: Any,
+        on_reading: Callable[[Reading], object],
+        on_state: Callable[[CaptureState], object],
+    ) -> None:
+        self.analyzer = analyzer
+        self.on_reading = on_reading
+        self.on_state = on_state
+        self.message = ""
+        self.stopped = False
+
+    def start(self) -> None:
+        self.on_state(CaptureState.RUNNING)
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        self.stopped = True
+        return True
+
+    def latest_frame(self) -> None:
+        return None
+
+
+class Events(SessionListener):
+    """Everything the session said, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, Any]] = []
+
+    def of(self, kind: str) -> list[Any]:
+        return [value for k, value in self.log if k == kind]
+
+    def reading_received(self, reading: Reading) -> None:
+        self.log.append(("reading", reading))
+
+    def mood_changed(self, change: MoodChange) -> None:
+        self.log.append(("mood", change))
+
+    def camera_state_changed(self, state: CameraState, text: str) -> None:
+        self.log.append(("camera", (state, text)))
+
+    def face_presence_changed(self, present: bool) -> None:
+        self.log.append(("face", present))
+
+    def notice(self, message: str) -> None:
+        self.log.append(("notice", message))
+
+    def settings_changed(self, settings: Settings) -> None:
+        self.log.append(("settings", settings))
+
+
+def playlists() -> dict[str, Playlist]:
+    return {
+        name: Playlist(
+            name,
+            tuple(
+                Track(Path(f"/music/{name}/{i}.ogg"), f"{name} {i}", "Test", "", TRACK_SECONDS)
+                for i in range(3)
+            ),
+        )
+        for name in DEFAULT_PLAYLISTS
+    }
+
+
+def face(t: float, expression: str | None, strength: float = 0.9) -> Reading:
+    if expression is None:
+        return Reading(t, None)
+    rest = (1.0 - strength) / (len(EXPRESSIONS) - 1)
+    probabilities = {e: (strength if e == expression else rest) for e in EXPRESSIONS}
+    return Reading(t, Box(40, 30, 80, 80), probabilities)
+
+
+class Rig:
+    def __init__(self, settings: Settings | None = None, **session_args: Any) -> None:
+        self.clock = ManualClock(1000.0)
+        self.settings = settings or Settings()
+        self.output = FakeOutput(clock=self.clock, default_duration=TRACK_SECONDS)
+        self.player = Player(self.output, clock=self.clock)
+        self.controller = Controller(self.player, playlists(), self.settings, clock=self.clock)
+        args: dict[str, Any] = {
+            "source": "0",
+            "analyzer_factory": lambda: "analyzer",
+            "worker_factory": FakeWorker,
+            "voter_factory": lambda s: MoodVoter(VoterConfig(window_s=s.mood.window_s)),
+            "clock": self.clock,
+            "run_task": run_now,
+        }
+        args.update(session_args)
+        self.session = Session(
+            self.settings, self.player, self.controller, MoodVoter(VoterConfig()), **args
+        )
+        self.events = Events()
+        self.session.add_listener(self.events)
+
+    @property
+    def worker(self) -> FakeWorker:
+        worker = self.session.worker
+        assert isinstance(worker, FakeWorker)
+        return worker
+
+    def start(self) -> None:
+        self.session.start()
+        self.session.poll()
+
+    def show(self, expression: str | None, seconds: float) -> None:
+        """``seconds`` of readings at 10/s, polled every 0.25 s like the window's timer."""
+        for i in range(round(seconds * RATE)):
+            self.clock.advance(1.0 / RATE)
+            self.worker.on_reading(face(self.clock(), expression))
+            if i % 2 == 1:
+                self.session.poll()
+        self.session.poll()
+
+
+@pytest.fixture
+def rig() -> Any:
+    r = Rig()
+    r.start()
+    yield r
+    r.session.stop()
+
+
+def test_a_sustained_change_reaches_the_music(rig: Rig) -> None:
+    assert rig.player.playlist is not None and rig.player.playlist.name == "calm"  # neutral
+    rig.show("happy", 4.0)
+    assert rig.player.playlist.name == "upbeat"  # lift: happy -> upbeat
+    assert [(c.previous, c.current) for c in rig.events.of("mood")] == [(None, "happy")]
+    view = rig.session.view()
+    assert view.mood == "happy" and view.playlist == "upbeat" and view.playing
+    assert view.reason == "Happy → Upbeat (lift strategy)"
+    assert view.camera is CameraState.RUNNING and view.analyses_per_second == pytest.approx(
+        10.0, rel=0.1
+    )
+
+
+def test_a_grimace_never_reaches_the_music(rig: Rig) -> None:
+    rig.show("happy", 4.0)
+    assert rig.player.playlist.name == "upbeat"
+    rig.show("angry", 0.8)  # a grimace (angry would lift to calm)
+    rig.show("happy", 4.0)
+    assert rig.player.playlist.name == "upbeat"
+    assert "angry" not in [c.current for c in rig.events.of("mood")]
+
+
+def test_face_lost_and_found(rig: Rig) -> None:
+    rig.show("happy", 3.0)
+    assert rig.events.of("face") == [True]
+    rig.show(None, 6.0)  # no face for longer than no_face_after_s (5 s)
+    assert rig.events.of("face") == [True, False]
+    assert rig.session.view().face_present is False
+    rig.show("happy", 1.0)
+    assert rig.events.of("face") == [True, False, True]
+
+
+def test_camera_states_from_off_to_running_to_failed(rig: Rig) -> None:
+    states = [state for state, _text in rig.events.of("camera")]
+    assert states == [CameraState.LOADING, CameraState.STARTING, CameraState.RUNNING]
+    rig.worker.on_state(CaptureState.RECONNECTING)
+    rig.session.poll()
+    assert rig.session.camera_state is CameraState.RECONNECTING
+    assert rig.session.camera_text == "Lost camera 0; trying again…"
+    rig.worker.message = "No camera at index 0 (found: none)."
+    rig.worker.on_state(CaptureState.FAILED)
+    rig.session.poll()
+    assert rig.session.view().camera is CameraState.FAILED
+    assert rig.session.camera_text.startswith("No camera at index 0")
+    assert "music keeps playing" in rig.session.camera_text
+    assert rig.player.state is PlayerState.PLAYING  # the music goes on
+
+
+def test_camera_off_ignores_the_old_worker_and_on_starts_a_new_one(rig: Rig) -> None:
+    old = rig.worker
+    rig.session.set_camera_enabled(False)
+    assert old.stopped and rig.session.camera_state is CameraState.OFF
+    old.on_reading(face(rig.clock() + 0.1, "angry"))  # late, from the stopped worker
+    old.on_state(CaptureState.RUNNING)
+    rig.session.poll()
+    assert rig.session.last_reading is None
+    assert rig.session.camera_state is CameraState.OFF
+    rig.session.set_camera_enabled(True)
+    rig.session.poll()
+    assert rig.session.worker is not old and rig.session.camera_state is CameraState.RUNNING
+
+
+def test_readings_from_another_thread_wait_for_the_owner_thread(rig: Rig) -> None:
+    handled: list[threading.Thread] = []
+
+    class Where(SessionListener):
+        def reading_received(self, reading: Reading) -> None:
+            handled.append(threading.current_thread())
+
+    rig.session.add_listener(Where())
+    worker = rig.worker
+    thread = threading.Thread(target=lambda: worker.on_reading(face(rig.clock(), "happy")))
+    thread.start()
+    thread.join()
+    assert handled == []  # delivered, not handled on the worker's thread
+    rig.session.poll()
+    assert handled == [threading.main_thread()]
+
+
+def test_model_load_in_the_background_then_the_camera_starts() -> None:
+    release = threading.Event()
+
+    def slow_model() -> str:
+        release.wait(10)
+        return "slow analyzer"
+
+    inbox = Inbox()
+    rig = Rig(analyzer_factory=slow_model, post=inbox.post, run_task=thread_runner(inbox.post))
+    rig.start()
+    assert rig.session.camera_state is CameraState.LOADING
+    rig.session.poll()
+    assert rig.player.state is PlayerState.PLAYING  # the music does not wait for the model
+    release.set()
+    assert inbox.run_pending(timeout=5.0, limit=1) == 1  # the loaded model
+    inbox.run_pending()  # the worker's RUNNING
+    assert rig.session.camera_state is CameraState.RUNNING
+    assert rig.worker.analyzer == "slow analyzer"
+    rig.session.stop()
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (UserError("The model file /x.onnx is not a valid ONNX model."), "not a valid ONNX model"),
+        (RuntimeError("bad weights"), "could not be loaded (bad weights)"),
+    ],
+)
+def test_a_model_that_cannot_load_leaves_a_manual_player(error: Exception, words: str) -> None:
+    def broken() -> str:
+        raise error
+
+    rig = Rig(analyzer_factory=broken)
+    rig.start()
+    assert rig.session.camera_state is CameraState.FAILED
+    assert words in rig.session.camera_text
+    assert rig.session.worker is None
+    assert rig.player.state is PlayerState.PLAYING
+    rig.session.stop()
+
+
+def test_a_switch_waiting_for_the_end_of_the_track_says_so() -> None:
+    settings = Settings()
+    settings.music.switch = "track_end"
+    rig = Rig(settings)
+    rig.start()
+    rig.show("happy", 4.0)
+    assert rig.player.playlist.name == "calm"  # still the first track of calm
+    view = rig.session.view()
+    assert view.pending == "upbeat"
+    assert view.reason == "Happy → Upbeat when this track ends (Calm until then)"
+    rig.clock.advance(TRACK_SECONDS)
+    rig.session.poll()
+    assert rig.player.playlist.name == "upbeat"
+    assert rig.session.view().reason == "Happy → Upbeat (lift strategy)"
+    rig.session.stop()
+
+
+def test_the_reason_names_a_custom_mapping_and_a_manual_choice(rig: Rig) -> None:
+    new = Settings()
+    new.music.mapping = {"happy": "intense"}
+    rig.session.apply_settings(new)
+    rig.show("happy", 4.0)
+    assert rig.player.playlist.name == "intense"
+    assert rig.session.view().reason == "Happy → Intense (your mapping)"
+    rig.controller.select("gentle")
+    view = rig.session.view()
+    assert view.mode is ControlMode.MANUAL and view.reason == "Gentle: your choice"
+
+
+def test_a_failing_controller_tick_is_one_notice(rig: Rig) -> None:
+    def broken(now: float | None = None) -> None:
+        raise RuntimeError("mixer not initialized")
+
+    rig.controller.tick = broken  # type: ignore[method-assign]
+    for _ in range(5):
+        rig.session.poll()
+    assert rig.events.of("notice") == ["The player has a problem: mixer not initialized"]
+
+
+def test_stop_stops_worker_and_music_and_a_stopped_session_stays_stopped(rig: Rig) -> None:
+    worker = rig.worker
+    rig.session.stop()
+    assert worker.stopped and rig.player.state is PlayerState.STOPPED
+    rig.session.start()
+    assert rig.session.worker is None and not rig.session.running
+
+
+def test_stop_with_drain_counts_readings_delivered_before_the_end(rig: Rig) -> None:
+    worker = rig.worker
+    for _ in range(30):
+        rig.clock.advance(0.1)
+        worker.on_reading(face(rig.clock(), "happy"))
+    rig.session.stop(drain=True)
+    assert len(rig.events.of("reading")) == 30
+    assert rig.session.voter.mood == "happy"
+
+
+def test_a_mood_only_session_needs_no_player() -> None:
+    clock = ManualClock(0.0)
+    session = Session(
+        Settings(),
+        None,
+        None,
+        MoodVoter(VoterConfig()),
+        source="clip.mp4",
+        analyzer_factory=lambda: "analyzer",
+        worker_factory=FakeWorker,
+        clock=clock,
+        run_task=run_now,
+    )
+    events = Events()
+    session.add_listener(events)
+    session.start()
+    worker = session.worker
+    assert isinstance(worker, FakeWorker)
+    for _ in range(40):
+        clock.advance(0.1)
+        worker.on_reading(face(clock(), "sad"))
+    session.poll()
+    assert [c.current for c in events.of("mood")] == ["sad"]
+    view = session.view()
+    assert view.track is None and view.reason == "" and view.camera is CameraState.RUNNING
+    assert session.camera_text == "Watching clip.mp4"
+    session.stop()
+
+
+def test_the_core_imports_no_qt() -> None:
+    code = (
+        "import sys, app.session, app.commands.watch\n"
+        "print([m for m in sys.modules if m.startswith(('PySide6', 'app.ui'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
