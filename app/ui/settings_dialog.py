@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -53,6 +53,7 @@ from app.ui.settings_fields import (
     make_field,
     tooltip,
 )
+from app.ui.tasks import run_task
 from app.vision.reading import EXPRESSIONS
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,6 @@ class SettingsDialog(QDialog):
 
     # The new settings, after they were saved.
     settings_accepted = Signal(object)
-    # (internal) the camera probe's answer, from its thread
-    _cameras_found = Signal(list)
 
     def __init__(
         self,
@@ -287,7 +286,6 @@ class SettingsDialog(QDialog):
         self.source_combo.currentIndexChanged.connect(self._update_enabled)
         self.fields["camera.enabled"].widget.toggled.connect(self._update_enabled)  # type: ignore[attr-defined]
         self.find_cameras_button.clicked.connect(self.find_cameras)
-        self._cameras_found.connect(self._on_cameras_found)
         self.browse_video.clicked.connect(self._choose_video)
         self.browse_folder.clicked.connect(self._choose_folder)
         self._radio("music.strategy").toggled.connect(self._on_strategy_changed)
@@ -453,20 +451,19 @@ class SettingsDialog(QDialog):
             finder = list_cameras
         self.find_cameras_button.setEnabled(False)
         self.find_cameras_button.setText("Looking…")
-        found_signal = self._cameras_found
 
-        def probe() -> None:
-            try:
-                found = list(finder())
-            except Exception:  # a driver that misbehaves must not take the dialog down
-                log.exception("looking for cameras failed")
-                found = []
-            try:
-                found_signal.emit(found)
-            except RuntimeError:  # the dialog was closed meanwhile
+        def found(cameras: list[int]) -> None:
+            if not shiboken6.isValid(self):  # the dialog was closed meanwhile
                 log.debug("camera probe finished after the dialog closed")
+                return
+            self._on_cameras_found(list(cameras))
 
-        threading.Thread(target=probe, name="camera-probe", daemon=True).start()
+        def failed(exc: BaseException) -> None:
+            # a driver that misbehaves must not take the dialog down
+            log.error("looking for cameras failed", exc_info=exc)
+            found([])
+
+        run_task(lambda: list(finder()), found, failed, name="camera-probe")
 
     def _on_cameras_found(self, found: list[int]) -> None:
         self.find_cameras_button.setText("Find cameras")
