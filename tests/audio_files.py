@@ -152,3 +152,59 @@ def dominant_frequency(samples: np.ndarray, rate: int) -> float:
 
 def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(samples)))) if len(samples) else 0.0
+
+
+def write_replaygain(path: Path, gain_db: float, peak: float | None = None) -> Path:
+    """Tag ``path`` (FLAC/Ogg: Vorbis comments; MP3: ID3 TXXX) with a ReplayGain track gain."""
+    import mutagen
+
+    gain = f"{gain_db:+.2f} dB"
+    if path.suffix.lower() == ".mp3":
+        from mutagen.id3 import TXXX
+
+        audio = mutagen.File(path)
+        if audio.tags is None:
+            audio.add_tags()
+        audio.tags.add(TXXX(encoding=3, desc="REPLAYGAIN_TRACK_GAIN", text=gain))
+        if peak is not None:
+            audio.tags.add(TXXX(encoding=3, desc="REPLAYGAIN_TRACK_PEAK", text=f"{peak:.6f}"))
+    else:
+        audio = mutagen.File(path)
+        audio["REPLAYGAIN_TRACK_GAIN"] = gain
+        if peak is not None:
+            audio["REPLAYGAIN_TRACK_PEAK"] = f"{peak:.6f}"
+    audio.save()
+    return path
+
+
+def read_raw_stereo(path: Path, channels: int = 2) -> np.ndarray:
+    """SDL disk-driver output as float frames ``(n, channels)`` in -1..1."""
+    data = np.frombuffer(path.read_bytes(), dtype="<i2")
+    usable = len(data) - len(data) % channels
+    return data[:usable].reshape(-1, channels).astype(np.float64) / 32768.0
+
+
+def longest_silence(samples: np.ndarray, rate: int, window: float = 0.005, floor: float = 0.003):
+    """The longest run (s) of ``window``-long pieces whose RMS is under ``floor`` (~ -50 dBFS)."""
+    size = max(1, int(window * rate))
+    count = len(samples) // size
+    if count == 0:
+        return 0.0
+    pieces = samples[: count * size].reshape(count, size)
+    quiet = np.sqrt(np.mean(np.square(pieces), axis=1)) < floor
+    best = run = 0
+    for q in quiet:
+        run = run + 1 if q else 0
+        best = max(best, run)
+    return best * size / rate
+
+
+def tone_level(samples: np.ndarray, rate: int, freq: float) -> float:
+    """The amplitude of the ``freq`` component in ``samples`` (Hann-windowed FFT, ±3 bins)."""
+    if len(samples) < 64:
+        return 0.0
+    window = np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(samples * window)) * 2 / window.sum()
+    freqs = np.fft.rfftfreq(len(samples), 1.0 / rate)
+    near = np.abs(freqs - freq) <= 3 * rate / len(samples)
+    return float(spectrum[near].max()) if near.any() else 0.0

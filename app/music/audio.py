@@ -1,4 +1,9 @@
-"""The sound card behind a small interface: ``PygameOutput`` for real, ``FakeOutput`` for tests.
+"""The sound card behind a small interface: ``AudioOutput`` and its richer ``MixingOutput``.
+
+Implementations: ``app.music.engine.EngineOutput`` (the default: our decoders mixed into pygame's
+mixer, with crossfades, gapless changes and levelled loudness), ``PygameOutput`` (the single
+``pygame.mixer.music`` stream, kept as a fallback) and ``FakeOutput`` for tests. They are found
+through ``app.music.outputs.OUTPUTS``.
 
 The player owns one output and is the only thing that talks to it. Every method returns at once;
 ``fadeout`` starts a fade that the mixer carries out on its own thread.
@@ -16,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,55 @@ class AudioOutput(Protocol):
 
     def fadeout(self, ms: int) -> None:
         """Fade the current sound to silence over ``ms`` and stop; returns at once."""
+
+
+@dataclass(frozen=True)
+class TrackAdvanced:
+    """The primed next track (``MixingOutput.queue``) took over from ``previous`` with no gap."""
+
+    path: Path
+    previous: Path
+
+
+@dataclass(frozen=True)
+class TrackEnded:
+    """``path`` reached the real end of its audio and nothing followed it."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class TrackFailed:
+    """Decoding ``path`` failed part-way (a damaged file); it ended there."""
+
+    path: Path
+    message: str
+
+
+OutputEvent = TrackAdvanced | TrackEnded | TrackFailed
+
+
+@runtime_checkable
+class MixingOutput(AudioOutput, Protocol):
+    """An output that can overlap two tracks and chain tracks without a gap."""
+
+    def crossfade(self, path: Path, start: float = 0.0, fade_ms: int = 0) -> None:
+        """Fade what sounds out while ``path`` (from ``start``) fades in, both over ``fade_ms``.
+
+        Raises ``AudioError`` before touching what sounds when ``path`` cannot be played.
+        """
+
+    def queue(self, path: Path | None) -> None:
+        """Prime ``path`` to follow the current track with no gap (None forgets it).
+
+        Returns at once; when ``path`` cannot be played, ``events()`` reports a ``TrackFailed``.
+        """
+
+    def events(self) -> list[OutputEvent]:
+        """What happened since the last call (advances, ends, failures), oldest first."""
+
+    def length(self) -> float | None:
+        """The real length (s) of the current track, when its container says; else None."""
 
 
 class PygameOutput:
@@ -272,6 +326,106 @@ class FakeOutput:
     def names(self) -> list[str]:
         """The method names called, in order (handy in assertions)."""
         return [str(call[0]) for call in self.calls]
+
+
+@dataclass
+class FakeMixingOutput(FakeOutput):
+    """``FakeOutput`` that also crossfades and chains tracks (a ``MixingOutput``), by the clock.
+
+    ``durations`` is each file's real length (whatever its tags say); a file in ``broken_at``
+    fails to decode that many seconds in (a ``TrackFailed`` event, then it ends there).
+    ``queued`` is the primed next file; ``overlaps`` records ``(old, new, fade_ms)`` crossfades.
+    """
+
+    broken_at: dict[Path, float] = field(default_factory=dict)
+    queued: Path | None = None
+    overlaps: list[tuple[Path | None, Path, int]] = field(default_factory=list)
+    _pending_events: list[OutputEvent] = field(default_factory=list)
+
+    def _end_of(self, path: Path) -> float:
+        end = self.durations.get(path, self.default_duration)
+        return min(end, self.broken_at.get(path, end))
+
+    def _tick(self) -> None:
+        """Move past every end the clock has reached: into the queued file, or to silence."""
+        now = self.clock()
+        while self._playing and not self.paused and self.loaded is not None:
+            path = self.loaded
+            remaining = self._end_of(path) - self._start_pos
+            ends_at = self._started_at + remaining
+            if self._fade_end is not None and self._fade_end <= ends_at:
+                return  # the fade ends it first (FakeOutput.busy)
+            if now < ends_at:
+                return
+            if path in self.broken_at and self.broken_at[path] < self.durations.get(
+                path, self.default_duration
+            ):
+                self._pending_events.append(TrackFailed(path, f"{path.name} is damaged (fake)"))
+            if self.queued is None:
+                self._pending_events.append(TrackEnded(path))
+                self._playing = False
+                self._start_pos = self._end_of(path)
+                return
+            nxt, self.queued = self.queued, None
+            self._pending_events.append(TrackAdvanced(nxt, path))
+            self.loaded = nxt
+            self._start_pos, self._started_at = 0.0, ends_at
+
+    def position(self) -> float:
+        self._tick()
+        if not self._playing:
+            return self._start_pos
+        return min(self._end_of(self.loaded) if self.loaded else 0.0, super().position())
+
+    def busy(self) -> bool:
+        self._tick()
+        if not self._playing or self.paused or self.loaded is None:
+            return False
+        if self._fade_end is not None and self.clock() >= self._fade_end:
+            self._playing = False
+            return False
+        return True
+
+    def load(self, path: Path) -> None:
+        self.queued = None
+        super().load(path)
+
+    def stop(self) -> None:
+        self.queued = None
+        super().stop()
+
+    def crossfade(self, path: Path, start: float = 0.0, fade_ms: int = 0) -> None:
+        self.calls.append(("crossfade", path, start, fade_ms))
+        if not self.device_ok:
+            raise AudioDeviceError("No audio device could be opened (fake).")
+        if path in self.failing:
+            raise AudioError(f"cannot load {path.name}: fake failure")
+        self._tick()
+        old = self.loaded if self._playing else None
+        self.overlaps.append((old, path, fade_ms))
+        self.queued = None
+        self.loaded = path
+        self._start_pos = max(0.0, start)
+        self._started_at = self.clock()
+        self._playing, self.paused, self._fade_end = True, False, None
+        self.fade_ms = fade_ms
+
+    def queue(self, path: Path | None) -> None:
+        self.calls.append(("queue", path))
+        self._tick()
+        if path is not None and path in self.failing:  # as the engine: reported, not raised
+            self.queued = None
+            self._pending_events.append(TrackFailed(path, f"cannot load {path.name}: fake"))
+            return
+        self.queued = path
+
+    def events(self) -> list[OutputEvent]:
+        self._tick()
+        found, self._pending_events = self._pending_events, []
+        return found
+
+    def length(self) -> float | None:
+        return self.durations.get(self.loaded) if self.loaded is not None else None
 
 
 class ManualClock:

@@ -12,11 +12,19 @@ output is no longer busy), finishes a fade between playlists, and re-tries a mis
 - ``set_playlist(..., fade=s)`` while playing fades the old track out over ``s`` seconds, then
   starts the new one with an ``s`` fade-in; ``fade=0`` cuts. A command during the fade finishes it
   at once.
-- A file that fails to load or play is skipped with a logged reason and the next one plays; when
-  nothing in the playlist plays the state becomes ERROR with a message in ``.error``. A missing
-  audio device is ERROR too; ``play()`` (or ``poll()`` every ``DEVICE_RETRY_S``) tries again.
+- On a ``MixingOutput`` (the engine) a fade is a crossfade: the new playlist's track fades in
+  while the old one fades out, no silence between; and the next track of the playlist is primed
+  (``output.queue``) so it follows the current one with no gap (an album plays gapless). A track
+  ends at the real end of its audio, whatever its tags say.
+- A file that fails to load or play (or breaks part-way) is skipped with a logged reason, a
+  ``Notice`` in ``.notices`` (and ``on_notice(notice)``) the UI can show, and the next one plays;
+  when nothing in the playlist plays the state becomes ERROR with a message in ``.error``. A
+  missing audio device is ERROR too; ``play()`` (or ``poll()`` every ``DEVICE_RETRY_S``) tries
+  again.
 - ``on_track_end(track) -> bool``: called when a track ends by itself, before the player moves on;
   returning True means the caller took over (the controller switches playlist at a track end).
+  ``hold_next() -> bool``: while it returns True the next track is not primed (the caller means to
+  take over at the end of this one).
 
 All state changes go through ``_set_state``, which logs them.
 """
@@ -27,10 +35,20 @@ import enum
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from app.music.audio import AudioDeviceError, AudioError, AudioOutput, SeekUnsupported
+from app.music.audio import (
+    AudioDeviceError,
+    AudioError,
+    AudioOutput,
+    MixingOutput,
+    SeekUnsupported,
+    TrackAdvanced,
+    TrackFailed,
+)
 from app.music.library import Playlist, Track
 
 log = logging.getLogger(__name__)
@@ -56,6 +74,23 @@ class RepeatMode(enum.Enum):
     ALL = "all"
     ONE = "one"
     OFF = "off"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the listener should see: a track was skipped, and why."""
+
+    time: float
+    path: Path
+    title: str
+    message: str
+
+    @property
+    def text(self) -> str:
+        return f"Skipped “{self.title}”: {self.message}"
+
+
+NOTICES_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -96,6 +131,11 @@ class Player:
         self._empty_ends = 0
         self.error: str | None = None
         self.on_track_end: Callable[[Track], bool] | None = None
+        self.hold_next: Callable[[], bool] | None = None
+        self.on_notice: Callable[[Notice], None] | None = None
+        self.notices: deque[Notice] = deque(maxlen=NOTICES_KEPT)
+        self._mixing: MixingOutput | None = output if isinstance(output, MixingOutput) else None
+        self._primed: int | None = None  # the track index queued on the output
         self._output.set_volume(self._volume)
 
     # ---- read-only views -------------------------------------------------------------------
@@ -121,8 +161,15 @@ class Player:
 
     @property
     def duration(self) -> float:
+        """The current track's length: the real one when the output knows it, else the tag's."""
         track = self.current
-        return track.duration if track is not None else 0.0
+        if track is None:
+            return 0.0
+        if self._mixing is not None and self._state is not PlayerState.STOPPED:
+            real = self._mixing.length()
+            if real is not None and real > 0:
+                return real
+        return track.duration
 
     @property
     def position(self) -> float:
@@ -214,6 +261,9 @@ class Player:
         if retarget is not None:
             self._switch = _Switch(retarget.until, int(fade * 1000), play)
             self._base, self._since = position, None
+            return
+        if self._mixing is not None and fade > 0 and play and (was_sounding or retarget):
+            self._crossfade(position, int(fade * 1000))
             return
         if fade > 0 and was_sounding and self._output.busy():
             fade_ms = int(fade * 1000)
@@ -325,6 +375,8 @@ class Player:
     def poll(self, now: float | None = None) -> None:
         """Notice a finished fade, the end of a track, or a device to retry. Never blocks."""
         now = self._clock() if now is None else now
+        if self._mixing is not None:
+            self._take_events(now)
         if self._switch is not None:
             if now < self._switch.until:
                 return
@@ -340,6 +392,9 @@ class Player:
             return
         if self._state is PlayerState.PLAYING and not self._output.busy():
             self._track_ended()
+            return
+        if self._state is PlayerState.PLAYING:
+            self._keep_primed()
 
     # ---- internals -------------------------------------------------------------------------
 
@@ -433,7 +488,7 @@ class Player:
                 return
             except AudioError as exc:
                 last_reason = str(exc)
-                log.warning("skipped %s: %s", track.path, exc)
+                self._skip_note(track, str(exc))
                 self._failed.add(self.index)
                 position = 0.0
                 if len(self._failed) >= len(self._order):
@@ -454,6 +509,8 @@ class Player:
         self._base, self._since = position, self._clock()
         self._needs_start = False
         self._set_state(PlayerState.PLAYING, "play")
+        self._primed = None
+        self._keep_primed()
 
     def _track_ended(self) -> None:
         track = self.current
@@ -483,3 +540,134 @@ class Player:
             self._stop_at_start("end of playlist (repeat off)")
             return
         self._begin(0.0, play=True)
+
+    # ---- mixing outputs: crossfades, gapless, notices -------------------------------------------
+
+    def _skip_note(self, track: Track, message: str) -> None:
+        log.warning("skipped %s: %s", track.path, message)
+        notice = Notice(self._clock(), track.path, track.display, message)
+        self.notices.append(notice)
+        if self.on_notice is not None:
+            self.on_notice(notice)
+
+    def _crossfade(self, position: float, fade_ms: int) -> None:
+        """Overlap the sounding track with the current one (skipping files that fail)."""
+        assert self._playlist is not None and self._mixing is not None
+        last_reason = ""
+        for _ in range(len(self._order)):
+            track = self._playlist.tracks[self.index]
+            try:
+                self._mixing.crossfade(track.path, position, fade_ms)
+            except AudioDeviceError as exc:
+                self._base = position
+                self._retry_at = self._clock() + DEVICE_RETRY_S
+                self._fail(str(exc))
+                return
+            except AudioError as exc:
+                last_reason = str(exc)
+                self._skip_note(track, str(exc))
+                self._failed.add(self.index)
+                position = 0.0
+                if len(self._failed) >= len(self._order):
+                    break
+                if not self._step(+1, wrap=self._repeat is not RepeatMode.OFF):
+                    self._stop_at_start("the last track failed (repeat off)")
+                    return
+                continue
+            log.info("crossfade to track %d: %s (%d ms)", self.index, track.display, fade_ms)
+            self._base, self._since = position, self._clock()
+            self._needs_start = False
+            self._set_state(PlayerState.PLAYING, "crossfade")
+            self._primed = None
+            self._keep_primed()
+            return
+        self._output.stop()
+        self._fail(
+            f"Nothing in the playlist “{self._playlist.name}” could be played ({last_reason})."
+        )
+
+    def _peek_next(self) -> int | None:
+        """The index the player will move to at a natural end, if it is known now."""
+        if not self._order or self._playlist is None:
+            return None
+        if self._repeat is RepeatMode.ONE:
+            return self.index
+        count = len(self._order)
+        cursor = self._cursor
+        for _ in range(count):
+            cursor += 1
+            if cursor >= count:
+                if self._repeat is not RepeatMode.ALL or self._shuffle:
+                    return None  # the end, or a new shuffle cycle not drawn yet
+                cursor = 0
+            index = self._order[cursor]
+            if index not in self._failed:
+                return index
+        return None
+
+    def _keep_primed(self) -> None:
+        """Queue the next track on the output (or withdraw it while ``hold_next`` says so)."""
+        if self._mixing is None or self._playlist is None:
+            return
+        if self.hold_next is not None and self.hold_next():
+            if self._primed is not None:
+                self._mixing.queue(None)
+                self._primed = None
+            return
+        for _ in range(len(self._order)):
+            index = self._peek_next()
+            if index is None or index == self._primed:
+                return
+            track = self._playlist.tracks[index]
+            try:
+                self._mixing.queue(track.path)
+            except AudioError as exc:
+                self._skip_note(track, str(exc))
+                self._failed.add(index)
+                self._primed = None
+                continue
+            self._primed = index
+            log.debug("primed track %d: %s", index, track.display)
+            return
+
+    def _take_events(self, now: float) -> None:
+        assert self._mixing is not None
+        for event in self._mixing.events():
+            if isinstance(event, TrackFailed):
+                track = self._track_for(event.path)
+                if track is not None and self._playlist is not None:
+                    self._skip_note(track, event.message)
+                    index = self._playlist.tracks.index(track)
+                    self._failed.add(index)
+                    if index == self._primed:
+                        self._primed = None  # the next poll primes the one after
+            elif isinstance(event, TrackAdvanced) and self._state is PlayerState.PLAYING:
+                self._advanced(event, now)
+
+    def _track_for(self, path: Path) -> Track | None:
+        if self._playlist is None:
+            return None
+        return next((t for t in self._playlist.tracks if t.path == path), None)
+
+    def _advanced(self, event: TrackAdvanced, now: float) -> None:
+        """The primed track took over from the current one with no gap."""
+        track = self.current
+        primed, self._primed = self._primed, None
+        if track is None or self._playlist is None:
+            return
+        log.info("track ended: %s (next follows with no gap)", track.display)
+        self._empty_ends = 0
+        if primed is None or self._playlist.tracks[primed].path != event.path:
+            found = self._track_for(event.path)
+            if found is None:  # not ours (a stale queue): let the usual end handling run
+                return
+            primed = self._playlist.tracks.index(found)
+        if self._repeat is not RepeatMode.ONE:
+            self._step(+1, wrap=self._repeat is RepeatMode.ALL)
+            if self.index != primed and primed in self._order:
+                self._cursor = self._order.index(primed)
+        self._base, self._since = 0.0, now
+        self._needs_start = False
+        if self.on_track_end is not None and self.on_track_end(track):
+            return
+        self._keep_primed()

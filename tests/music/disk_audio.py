@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -195,11 +196,79 @@ def main(name: str, work: Path) -> None:
                 [label, controller.mode.value, controller.playlist_name, round(player.position, 2)]
             )
         info["log"] = log
+    elif name.startswith("engine-"):
+        rec, output = _engine_scenario(name, work, info)
+        output.close()  # stops the engine's thread before the mixer goes
     else:
         raise SystemExit(f"unknown scenario {name}")
     info["segments"] = rec.segments
     pygame.mixer.quit()
     (work / "segments.json").write_text(json.dumps(info))
+
+
+def _engine_scenario(name: str, work: Path, info: dict[str, object]) -> tuple[Recorder, Any]:
+    """The engine (EngineOutput) behind a real Player; see ENGINE_SCENARIOS."""
+    from audio_files import corrupt_files, tone, write_flac, write_ogg, write_replaygain, write_wav
+
+    from app.music.engine import EngineOutput
+    from app.music.library import Playlist, Track
+    from app.music.loudness import Leveller, Loudness, integrated_lufs
+    from app.music.player import Player
+
+    rate = 44100
+    measured: dict[Path, float] = {}
+
+    def lookup(path: Path) -> Loudness | None:
+        return Loudness(measured[path]) if path in measured else None
+
+    level = name != "engine-level-off"
+    output = EngineOutput(leveller=Leveller(enabled=level, lookup=lookup))
+    output.open()
+    player = Player(output)
+    rec = _recorder(work, player.poll, info)
+    if name == "engine-crossfade":
+        a = write_ogg(work / "a.ogg", tone(440, 6.0, rate, 0.5), rate)
+        b = write_flac(work / "b.flac", tone(660, 6.0, rate, 0.5), rate)
+        player.set_playlist(Playlist("first", (Track(a, "a", duration=6.0),)))
+        rec.hold("A", 1.0)
+        player.set_playlist(Playlist("second", (Track(b, "b", duration=6.0),)), fade=1.0)
+        rec.hold("change", 1.6)
+        rec.hold("B", 0.6)
+    elif name == "engine-gapless":
+        # One album: three 0.8 s tones, the middle one's tag says 0.2 s and the last 9 s.
+        freqs = (440.0, 550.0, 660.0)
+        files = [
+            write_wav(work / f"{n}.wav", tone(f, 0.8, rate, 0.5), rate) for n, f in enumerate(freqs)
+        ]
+        broken = corrupt_files(work / "bad")[0]
+        tags = (0.8, 0.2, 9.0)
+        tracks = [
+            Track(p, p.stem, album="one", duration=d) for p, d in zip(files, tags, strict=True)
+        ]
+        album = Playlist("album", (tracks[0], Track(broken, "broken"), tracks[1], tracks[2]))
+        player.repeat = "off"
+        player.set_playlist(album)
+        rec.hold("album", 3.0)
+        info["notices"] = [n.text for n in player.notices]
+        info["final_state"] = player.state.value
+    elif name.startswith("engine-level"):
+        # Two tracks 8 dB apart: one says so in a ReplayGain tag, the other through the lookup.
+        loud = tone(440, 4.0, rate, 0.5)
+        quiet = tone(660, 4.0, rate, 0.2)
+        a = write_flac(work / "loud.flac", loud, rate)
+        write_replaygain(a, -18.0 - integrated_lufs(loud, rate))
+        b = write_ogg(work / "quiet.ogg", quiet, rate)
+        measured[b] = integrated_lufs(quiet, rate)
+        player.set_playlist(
+            Playlist("mixed", (Track(a, "loud", duration=4.0), Track(b, "quiet", duration=4.0)))
+        )
+        rec.hold("loud", 1.5)
+        player.next()
+        rec.hold("quiet", 1.5)
+    else:
+        raise SystemExit(f"unknown scenario {name}")
+    info["underruns"] = output.underruns
+    return rec, output
 
 
 def _recorder(work: Path, tick: Callable[[], None], info: dict[str, object]) -> Recorder:
