@@ -57,6 +57,8 @@ class Controller:
         self.set_library(library)
         self.apply_settings()
         player.on_track_end = self._on_track_end
+        # A switch waiting for the track end: do not chain the next track gaplessly meanwhile.
+        player.hold_next = lambda: self._pending is not None
 
     # ---- what the UI shows ---------------------------------------------------------------------
 

@@ -451,6 +451,12 @@ class MusicSettings:
         step=0.5,
         unit="s",
     )
+    level_loudness: bool = option(
+        True,
+        label="Even out loudness between tracks",
+        help="Brings every track to one level (ReplayGain tags, else the loudness the library "
+        "measured), so a loud album does not jump out after a quiet one.",
+    )
     switch: str = option(
         "now",
         choices=(("now", "at once"), ("track_end", "when the track ends")),

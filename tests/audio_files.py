@@ -208,3 +208,33 @@ def tone_level(samples: np.ndarray, rate: int, freq: float) -> float:
     freqs = np.fft.rfftfreq(len(samples), 1.0 / rate)
     near = np.abs(freqs - freq) <= 3 * rate / len(samples)
     return float(spectrum[near].max()) if near.any() else 0.0
+
+
+# Formats soundfile cannot write (AAC and ALAC in MP4) are encoded with PyAV (FFmpeg's encoders).
+AV_CODECS = {".m4a": "aac", ".alac.m4a": "alac", ".opus": "libopus"}
+
+
+def write_av(path: Path, samples: np.ndarray, rate: int, codec: str) -> Path:
+    """Encode mono ``samples`` with FFmpeg's ``codec`` through PyAV (skips the test without it)."""
+    import pytest
+
+    av = pytest.importorskip("av")
+    if codec not in av.codecs_available:
+        pytest.skip(f"FFmpeg in this PyAV has no {codec} encoder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out_rate = 48000 if codec == "libopus" else rate
+    with av.open(str(path), "w", format="ipod" if path.suffix == ".m4a" else None) as container:
+        stream = container.add_stream(codec, rate=out_rate, layout="mono")
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        resampler = av.AudioResampler(format=fmt, layout="mono", rate=out_rate)
+        frame = av.AudioFrame.from_ndarray(
+            samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono"
+        )
+        frame.sample_rate = rate
+        frame.pts = 0
+        for converted in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(converted):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path

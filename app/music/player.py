@@ -50,6 +50,7 @@ from app.music.audio import (
     TrackFailed,
 )
 from app.music.library import Playlist, Track
+from app.problems import problems
 
 log = logging.getLogger(__name__)
 
@@ -545,6 +546,7 @@ class Player:
 
     def _skip_note(self, track: Track, message: str) -> None:
         log.warning("skipped %s: %s", track.path, message)
+        problems.report("audio file", track.path, message)
         notice = Notice(self._clock(), track.path, track.display, message)
         self.notices.append(notice)
         if self.on_notice is not None:

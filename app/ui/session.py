@@ -311,9 +311,10 @@ def build_session(
     from app.music.library import default_library
 
     if output is None:
-        from app.music.audio import AudioDeviceError, PygameOutput
+        from app.music.audio import AudioDeviceError
+        from app.music.outputs import default_output
 
-        output = PygameOutput()
+        output = default_output(level=settings.music.level_loudness)
         try:
             # Open the device now, before the window shows, not on the first track inside the
             # running event loop (it takes ~0.2 s).
