@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -119,6 +120,44 @@ class MixingOutput(AudioOutput, Protocol):
         """The real length (s) of the current track, when its container says; else None."""
 
 
+# pygame's mixer is one per process, shared by every output in it (two windows in one test, the
+# engine beside the music stream): it is opened by the first user and closed by the last.
+_mixer_lock = threading.Lock()
+_mixer_users: set[int] = set()
+
+
+def acquire_mixer(user: object, frequency: int, channels: int, buffer: int) -> Any:
+    """Open pygame's mixer for ``user`` (or join it if open); raises ``AudioDeviceError``."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on stdout
+    # SDL otherwise installs its own SIGINT/SIGTERM handlers and swallows them, so
+    # `systemctl stop` or Ctrl+C would not reach the app once the mixer is open.
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
+    try:
+        import pygame
+    except ImportError as exc:  # pragma: no cover - pygame is a dependency
+        raise AudioDeviceError(f"pygame is not installed ({exc})") from exc
+    with _mixer_lock:
+        if not pygame.mixer.get_init():
+            _mixer_users.clear()
+            try:
+                pygame.mixer.init(frequency=frequency, size=-16, channels=channels, buffer=buffer)
+            except pygame.error as exc:
+                raise AudioDeviceError(f"No audio device could be opened ({exc}).") from exc
+            log.info("audio mixer ready: %s", pygame.mixer.get_init())
+        _mixer_users.add(id(user))
+    return pygame
+
+
+def release_mixer(user: object) -> None:
+    """``user`` is done with the mixer; the last one out closes it."""
+    import pygame
+
+    with _mixer_lock:
+        _mixer_users.discard(id(user))
+        if not _mixer_users and pygame.mixer.get_init():
+            pygame.mixer.quit()
+
+
 class PygameOutput:
     """``pygame.mixer.music``; the mixer is opened on first use and re-tried after a failure."""
 
@@ -138,25 +177,10 @@ class PygameOutput:
     def _mixer(self) -> Any:
         if self._ready:
             return self._pygame.mixer
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on stdout
-        # SDL otherwise installs its own SIGINT/SIGTERM handlers and swallows them, so
-        # `systemctl stop` or Ctrl+C would not reach the app once the mixer is open.
-        os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
-        try:
-            import pygame
-        except ImportError as exc:  # pragma: no cover - pygame is a dependency
-            raise AudioDeviceError(f"pygame is not installed ({exc})") from exc
-        self._pygame = pygame
-        try:
-            pygame.mixer.init(
-                frequency=self._frequency, size=-16, channels=self._channels, buffer=self._buffer
-            )
-        except pygame.error as exc:
-            raise AudioDeviceError(f"No audio device could be opened ({exc}).") from exc
+        self._pygame = acquire_mixer(self, self._frequency, self._channels, self._buffer)
         self._ready = True
-        pygame.mixer.music.set_volume(self._volume)
-        log.info("audio mixer ready: %s", pygame.mixer.get_init())
-        return pygame.mixer
+        self._pygame.mixer.music.set_volume(self._volume)
+        return self._pygame.mixer
 
     def open(self) -> None:
         """Open the audio device now (else the first ``load`` does); may raise AudioDeviceError."""
@@ -217,7 +241,7 @@ class PygameOutput:
         """Release the audio device (the next ``load`` opens it again)."""
         if self._ready:
             self._pygame.mixer.music.stop()
-            self._pygame.mixer.quit()
+            release_mixer(self)
             self._ready = False
 
 

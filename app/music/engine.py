@@ -4,10 +4,13 @@
 ``pygame.mixer`` and one mixer channel. An audio thread mixes the sounding *voices* (one per open
 track: a decoder, a level gain, a fade envelope) into float32 chunks of ``chunk_frames`` frames,
 runs them through a soft limiter, and hands them to the channel with ``Channel.queue``: one chunk
-sounds while the next waits, so the mixer (SDL's own C thread, no Python) always has between one
-and two chunks (93..186 ms at the defaults) and the Python side only has to wake once per chunk.
-That keeps the buffer bounded (memory does not grow with the track) and survives a busy GIL; see
-docs/BENCHMARKS.md for the underrun figures on loaded cores.
+sounds while the next waits, so the mixer (SDL's C thread) always holds one to two chunks
+(186..372 ms at the defaults) and Python is needed once per chunk only: our thread to render the
+next one, pygame's end-of-chunk callback to move the queued one up (it takes the GIL). The buffer
+stays bounded (memory does not grow with the track); a busy GIL is survived by the chunk length,
+chosen by measurement (docs/BENCHMARKS.md: 93 ms chunks underran beside a pure-Python thread,
+186 ms did not). Pause, volume, stop and seek act at once (on the channel, or by flushing it); a
+crossfade or fade-out starts after the audio already handed over (at most two chunks).
 
 - ``crossfade(path, start, fade_ms)`` opens the new track first (a damaged file raises and the old
   one keeps playing), then fades every sounding voice out and the new one in (equal power).
@@ -22,11 +25,12 @@ Every public method returns at once (opening a file reads its header and first f
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
-import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,17 +49,30 @@ from app.music.audio import (
     TrackAdvanced,
     TrackEnded,
     TrackFailed,
+    acquire_mixer,
+    release_mixer,
 )
 from app.music.decoders import CHANNELS, Decoder, Frames, open_decoder
 from app.music.loudness import Leveller
 
 log = logging.getLogger(__name__)
 
-CHUNK_FRAMES = 4096  # 93 ms at 44.1 kHz: one sounds, one waits
+CHUNK_FRAMES = 8192  # 186 ms at 44.1 kHz: one sounds, one waits (docs/BENCHMARKS.md)
 DEVICE_BUFFER = 1024  # SDL's own buffer (23 ms): pause and volume act within it
 LIMIT_FROM = 0.89  # the soft limiter leaves everything below -1 dBFS untouched
 
 DecoderOpener = Callable[[Path, int], Decoder]
+
+# Each engine in the process sounds on its own reserved mixer channel.
+_channels_lock = threading.Lock()
+_channels_taken: set[int] = set()
+# Engines still open at exit are closed first: a mixing thread must not outlive the mixer.
+_open_engines: weakref.WeakSet[EngineOutput] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for engine in list(_open_engines):
+        engine.close()
 
 
 def soft_limit(data: Frames, knee: float = LIMIT_FROM) -> Frames:
@@ -172,6 +189,7 @@ class EngineOutput:
         self._clock = clock
         self._pygame: Any = None
         self._channel: Any = None
+        self._channel_number = 0
         self._ready = False
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -196,33 +214,31 @@ class EngineOutput:
     def _mixer(self) -> Any:
         if self._ready:
             return self._pygame.mixer
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
-        try:
-            import pygame
-        except ImportError as exc:  # pragma: no cover - pygame is a dependency
-            raise AudioDeviceError(f"pygame is not installed ({exc})") from exc
+        pygame = acquire_mixer(self, self._rate, MIXER_CHANNELS, self._device_buffer)
         self._pygame = pygame
-        try:
-            pygame.mixer.init(
-                frequency=self._rate, size=-16, channels=MIXER_CHANNELS, buffer=self._device_buffer
-            )
-        except pygame.error as exc:
-            raise AudioDeviceError(f"No audio device could be opened ({exc}).") from exc
         freq, _size, channels = pygame.mixer.get_init()
         if channels != CHANNELS:
-            pygame.mixer.quit()
+            release_mixer(self)
             raise AudioDeviceError(f"The audio device offers {channels} channels, not stereo.")
         self._rate = int(freq)
-        pygame.mixer.set_num_channels(max(1, pygame.mixer.get_num_channels()))
-        pygame.mixer.set_reserved(1)
-        self._channel = pygame.mixer.Channel(0)
+        with _channels_lock:
+            number = next(n for n in range(64) if n not in _channels_taken)
+            _channels_taken.add(number)
+            pygame.mixer.set_num_channels(max(8, number + 1, pygame.mixer.get_num_channels()))
+            pygame.mixer.set_reserved(max(_channels_taken) + 1)
+        self._channel_number = number
+        self._channel = pygame.mixer.Channel(number)
         self._channel.set_volume(self._volume)
         self._ready = True
         self._stop_thread = False
         self._thread = threading.Thread(target=self._run, name="audio-engine", daemon=True)
         self._thread.start()
-        log.info("audio engine ready: %s, chunks of %d", pygame.mixer.get_init(), self._chunk)
+        if not _open_engines:
+            # Registered after pygame's own exit handler (pygame.quit), so it runs before it.
+            atexit.unregister(_close_all)
+            atexit.register(_close_all)
+        _open_engines.add(self)
+        log.info("audio engine on mixer channel %d, chunks of %d", number, self._chunk)
         return pygame.mixer
 
     def open(self) -> None:
@@ -245,8 +261,11 @@ class EngineOutput:
         with self._lock:
             self._clear_voices(keep_loaded=False)
             self._channel.stop()
-            self._pygame.mixer.quit()
             self._ready = False
+        with _channels_lock:
+            _channels_taken.discard(self._channel_number)
+        _open_engines.discard(self)
+        release_mixer(self)
 
     # ---- AudioOutput ---------------------------------------------------------------------------
 
@@ -414,8 +433,8 @@ class EngineOutput:
         """Open the file ``queue`` asked for (on a priming thread, lock not held)."""
         with self._lock:
             path = self._next_path
-            if path is None or self._next is not None:
-                return
+            if path is None or self._next is not None or not self._ready:
+                return  # nothing to do, or closed meanwhile (never re-open the device here)
         try:
             voice = self._open_voice(path)
         except AudioError as exc:
