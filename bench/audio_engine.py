@@ -51,10 +51,11 @@ def _busy() -> None:  # pragma: no cover - a load generator
         pass
 
 
-def child(work: Path, fade: float, chunk: int, load: int, gil: bool) -> None:
+def child(work: Path, fade: float, chunk: int, load: int, gil: bool, stream: bool) -> None:
     import psutil
     from audio_files import write_flac, write_mp3
 
+    from app.music.audio import PygameOutput
     from app.music.engine import EngineOutput
     from app.music.library import Playlist, Track
     from app.music.player import Player
@@ -76,7 +77,9 @@ def child(work: Path, fade: float, chunk: int, load: int, gil: bool) -> None:
 
         threading.Thread(target=gil_hog, daemon=True).start()
     rss_before = proc.memory_info().rss
-    output = EngineOutput(chunk_frames=chunk)
+    output: EngineOutput | PygameOutput = (
+        PygameOutput() if stream else EngineOutput(chunk_frames=chunk)
+    )
     output.open()
     player = Player(output)
     raw = work / "out.raw"
@@ -101,7 +104,8 @@ def child(work: Path, fade: float, chunk: int, load: int, gil: bool) -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    engine_id = output._thread.native_id if output._thread is not None else None
+    thread = getattr(output, "_thread", None)
+    engine_id = thread.native_id if thread is not None else None
 
     def engine_cpu() -> float:
         for thread in proc.threads():
@@ -131,7 +135,8 @@ def child(work: Path, fade: float, chunk: int, load: int, gil: bool) -> None:
         * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
         / (wall1 - wall0),
         "cpu_engine_thread_pct": 100 * (eng1 - eng0) / (wall1 - wall0),
-        "underruns": output.underruns,
+        "output": "pygame-music" if stream else "engine",
+        "underruns": getattr(output, "underruns", None),
         "span_bytes": [start_bytes, end_bytes],
     }
     output.close()
@@ -140,7 +145,7 @@ def child(work: Path, fade: float, chunk: int, load: int, gil: bool) -> None:
     (work / "result.json").write_text(json.dumps(result))
 
 
-def run(fade: float, chunk: int, load: int, gil: bool) -> dict[str, object]:
+def run(fade: float, chunk: int, load: int, gil: bool, stream: bool) -> dict[str, object]:
     from audio_files import longest_silence, read_raw_pcm
 
     with tempfile.TemporaryDirectory() as folder:
@@ -149,6 +154,7 @@ def run(fade: float, chunk: int, load: int, gil: bool) -> dict[str, object]:
         env["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
         args = [sys.executable, __file__, "--child", str(work), "--fade", str(fade)]
         args += ["--chunk", str(chunk), "--load", str(load)] + (["--gil"] if gil else [])
+        args += ["--stream"] if stream else []
         subprocess.run(args, env=env, check=True, capture_output=True, timeout=120)
         result = json.loads((work / "result.json").read_text())
         samples = read_raw_pcm(work / "out.raw")
@@ -165,12 +171,15 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=8192)
     parser.add_argument("--load", type=int, default=0)
     parser.add_argument("--gil", action="store_true", help="a pure-Python thread beside it")
+    parser.add_argument(
+        "--stream", action="store_true", help="the old single-stream PygameOutput, for comparison"
+    )
     parser.add_argument("--child", type=Path)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.fade, args.chunk, args.load, args.gil)
+        child(args.child, args.fade, args.chunk, args.load, args.gil, args.stream)
         return
-    result = run(args.fade, args.chunk, args.load, args.gil)
+    result = run(args.fade, args.chunk, args.load, args.gil, args.stream)
     print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}))
 
 
