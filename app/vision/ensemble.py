@@ -26,7 +26,9 @@ import numpy as np
 
 from app import paths
 from app.errors import UserError
-from app.vision.model import ExpressionModel, Float32Array, ModelCard
+from app.vision.card import ModelCard
+from app.vision.onnx_model import ExpressionModel
+from app.vision.preprocessing import Float32Array
 from app.vision.reading import EXPRESSIONS, Box
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,6 @@
-"""The expression models by name (bundled, onnx, deepface; a hidden fake) and how to open one.
+"""The expression models by name (bundled, minixception, onnx, deepface; a hidden fake) and how to
+open one. ``bundled`` is the default classifier: the ensemble of ``models/emotion_ensemble.json``
+(app/vision/ensemble.py); ``minixception`` is its lighter first member alone.
 
 Every factory takes the same options, ``threads`` and ``onnx_path`` (used by ``onnx`` only), and
 returns an :class:`~app.vision.classifier.ExpressionClassifier`. A backend that cannot run here
@@ -21,6 +23,7 @@ from app.vision.onnx_model import ExpressionModel
 log = logging.getLogger(__name__)
 
 BUNDLED_NAME = "emotion_minixception"
+ENSEMBLE_CARD = "emotion_ensemble.json"
 
 
 def bundled_path() -> Path:
@@ -53,7 +56,7 @@ def _onnxruntime_missing() -> str | None:
     return None
 
 
-def _bundled_missing() -> str | None:
+def _minixception_missing() -> str | None:
     missing = _onnxruntime_missing()
     if missing is not None:
         return missing
@@ -62,7 +65,23 @@ def _bundled_missing() -> str | None:
     return None
 
 
+def _ensemble_missing() -> str | None:
+    missing = _onnxruntime_missing()
+    if missing is not None:
+        return missing
+    card = paths.models_dir() / ENSEMBLE_CARD
+    if not card.is_file():
+        return f"The bundled model card {card} is missing: reinstall MoodPlayer."
+    return None
+
+
 def _bundled(*, threads: int = 1, onnx_path: str = "") -> ExpressionClassifier:
+    from app.vision.ensemble import ensemble_model
+
+    return ensemble_model(threads=threads)
+
+
+def _minixception(*, threads: int = 1, onnx_path: str = "") -> ExpressionClassifier:
     return bundled_model(threads=threads)
 
 
@@ -86,8 +105,14 @@ MODELS: Registry[ExpressionClassifier] = Registry("expression model")
 MODELS.register(
     "bundled",
     _bundled,
-    label="Bundled model (mini-Xception, MIT licence)",
-    unavailable=_bundled_missing,
+    label="Bundled model (mini-Xception + big-XCEPTION, MIT licence)",
+    unavailable=_ensemble_missing,
+)
+MODELS.register(
+    "minixception",
+    _minixception,
+    label="Bundled mini-Xception alone (lighter, a little less accurate)",
+    unavailable=_minixception_missing,
 )
 MODELS.register(
     "deepface", _deepface, label="DeepFace", unavailable=deepface_backend.unavailable_reason

@@ -363,7 +363,8 @@ def test_expression_synonyms() -> None:
 
 
 def test_open_model_follows_the_settings(tmp_path: Path) -> None:
-    assert open_model("bundled").card.name == "emotion_minixception"
+    assert open_model("bundled").card.name == "emotion_ensemble"
+    assert open_model("minixception").card.name == "emotion_minixception"
     mine = _copy_bundled(tmp_path, "chosen", name="chosen-model")
     assert open_model("onnx", str(mine)).card.name == "chosen-model"
     with pytest.raises(UserError, match="No model file is chosen"):
