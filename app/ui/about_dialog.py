@@ -37,6 +37,8 @@ def model_cards(folder: Path | None = None) -> list[dict[str, Any]]:
         if isinstance(data, dict):
             data.setdefault("name", path.stem)
             cards.append(data)
+    # the default classifier (an ensemble card, naming its members) first
+    cards.sort(key=lambda card: "members" not in card)
     return cards
 
 
@@ -49,6 +51,21 @@ def _link(text: str) -> str:
             word = word.replace(bare, f'<a href="{bare}">{bare}</a>')
         words.append(word)
     return " ".join(words)
+
+
+def _measured(figures: object) -> str:
+    """An ensemble card's measured FER2013 test figures in one line, or ""."""
+    if not isinstance(figures, dict) or not isinstance(figures.get("test"), dict):
+        return ""
+    test = figures["test"]
+    per_class = test.get("per_class")
+    try:
+        text = f"FER2013 test: {100 * float(test['accuracy']):.1f} % of {int(test['n']):,} faces"
+        if isinstance(per_class, dict) and per_class:
+            text += f", every expression's recall ≥ {min(map(float, per_class.values())):.2f}"
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return text + " (docs/BENCHMARKS.md)"
 
 
 def models_html(cards: list[dict[str, Any]]) -> str:
@@ -70,6 +87,9 @@ def models_html(cards: list[dict[str, Any]]) -> str:
             if isinstance(value, list):
                 value = ", ".join(map(str, value))
             rows.append(f"<tr><td><b>{label}</b></td><td>{_link(str(value))}</td></tr>")
+        measured = _measured(card.get("figures"))
+        if measured:
+            rows.append(f"<tr><td><b>Measured</b></td><td>{html.escape(measured)}</td></tr>")
         size = ""
         if card.get("input_width"):
             size = f"{card.get('input_width')}×{card.get('input_height')} {card.get('colour', '')}"

@@ -1,6 +1,9 @@
-"""The expression models by name (bundled, minixception, onnx, deepface; a hidden fake) and how to
-open one. ``bundled`` is the default classifier: the ensemble of ``models/emotion_ensemble.json``
-(app/vision/ensemble.py); ``minixception`` is its lighter first member alone.
+"""The expression models by name and how to open one.
+
+``bundled`` is the default classifier: the ensemble of ``models/emotion_ensemble.json``
+(app/vision/ensemble.py); ``minixception`` is its lighter first member alone; ``faceapi`` is
+face-api.js's FaceExpressionNet alone (shipped, not in the default); ``onnx`` a user's model;
+``deepface`` DeepFace's; ``fake`` a hidden one for tests.
 
 Every factory takes the same options, ``threads`` and ``onnx_path`` (used by ``onnx`` only), and
 returns an :class:`~app.vision.classifier.ExpressionClassifier`. A backend that cannot run here
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BUNDLED_NAME = "emotion_minixception"
 ENSEMBLE_CARD = "emotion_ensemble.json"
+FACEAPI_NAME = "emotion_faceapi"
 
 
 def bundled_path() -> Path:
@@ -91,6 +95,20 @@ def _onnx(*, threads: int = 1, onnx_path: str = "") -> ExpressionClassifier:
     return ExpressionModel.load(Path(onnx_path).expanduser(), threads=threads)
 
 
+def _faceapi(*, threads: int = 1, onnx_path: str = "") -> ExpressionClassifier:
+    return ExpressionModel.load(paths.models_dir() / f"{FACEAPI_NAME}.onnx", threads=threads)
+
+
+def _faceapi_missing() -> str | None:
+    missing = _onnxruntime_missing()
+    if missing is not None:
+        return missing
+    path = paths.models_dir() / f"{FACEAPI_NAME}.onnx"
+    if not path.is_file():
+        return f"The bundled model {path} is missing: reinstall MoodPlayer."
+    return None
+
+
 def _deepface(*, threads: int = 1, onnx_path: str = "") -> ExpressionClassifier:
     return deepface_backend.deepface_model(threads=threads)
 
@@ -113,6 +131,12 @@ MODELS.register(
     _minixception,
     label="Bundled mini-Xception alone (lighter, a little less accurate)",
     unavailable=_minixception_missing,
+)
+MODELS.register(
+    "faceapi",
+    _faceapi,
+    label="Bundled face-api.js FaceExpressionNet alone (112x112 colour, MIT licence)",
+    unavailable=_faceapi_missing,
 )
 MODELS.register(
     "deepface", _deepface, label="DeepFace", unavailable=deepface_backend.unavailable_reason

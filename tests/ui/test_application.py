@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app import paths
 from app import settings as settings_mod
 from app.ui import application
 from app.ui.main_window import MainWindow
@@ -188,4 +190,10 @@ def test_about_dialog_shows_the_model_card_and_the_music(qtbot) -> None:
     model = dialog.model_view.toPlainText()
     assert "Licence" in model and "MIT" in model
     assert "Source" in model and "https://" in model
+    # every shipped model's credits, and the default classifier's measured accuracy from its card
+    for credit in ("Octavio Arriaga", "Vincent Mühler", "Vladimir Mandic", "Justin Shenk"):
+        assert credit in model
+    card = json.loads((paths.models_dir() / "emotion_ensemble.json").read_text(encoding="utf-8"))
+    accuracy = 100 * card["figures"]["test"]["accuracy"]
+    assert f"FER2013 test: {accuracy:.1f} % of 7,178 faces" in model
     assert dialog.music_view.toPlainText().strip()

@@ -108,7 +108,7 @@ def test_a_replaced_member_is_refused(tmp_path: Path) -> None:
         shutil.copy(MODELS / m["file"].replace(".onnx", ".json"), tmp_path)
     raw["members"][0]["sha256"] = "0" * 64
     (tmp_path / "e.json").write_text(json.dumps(raw), encoding="utf-8")
-    with pytest.raises(UserError, match="not the one e.json was fitted with"):
+    with pytest.raises(UserError, match=r"not the one e\.json was fitted with"):
         EnsembleClassifier.load(tmp_path / "e.json")
 
 
