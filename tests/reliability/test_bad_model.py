@@ -56,10 +56,12 @@ def _case(kind: str, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, s
         onnx.with_suffix(".json").unlink()
         return "onnx", str(onnx), "card"
     if kind == "bundled-damaged":
+        # the shipped models folder, with the default ensemble's first member cut short
         shipped = tmp / "shipped"
+        shutil.copytree(paths.models_dir(), shipped, ignore=shutil.ignore_patterns("*.py"))
         _copy_model(shipped, cut=20_000)
-        (shipped / "mine.onnx").rename(shipped / BUNDLED.name)
-        (shipped / "mine.json").rename(shipped / BUNDLED.with_suffix(".json").name)
+        (shipped / "mine.onnx").replace(shipped / BUNDLED.name)
+        (shipped / "mine.json").replace(shipped / BUNDLED.with_suffix(".json").name)
         monkeypatch.setattr(paths, "models_dir", lambda: shipped)
         return "bundled", "", BUNDLED.name
     raise AssertionError(kind)
