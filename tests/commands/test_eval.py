@@ -253,13 +253,13 @@ def _astronaut_crops(n: int = 60, seed: int = 0) -> list[np.ndarray]:
 def test_no_detect_scores_the_model_on_exactly_the_card_resized_faces(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Each crop is labelled with what the bundled model says for that crop resized as its card
-    says (nothing more), so the true parity is 100 %. The old --no-detect path treated the crop
-    as a detector box (fer's 10 px offsets, bottom-mean padding) and scored less."""
-    from app.vision.model_registry import bundled_model
+    """Each crop is labelled with what the default classifier says for that crop resized as its
+    card(s) say (nothing more), so the true parity is 100 %. The old --no-detect path treated the
+    crop as a detector box (fer's 10 px offsets, bottom-mean padding) and scored less."""
+    from app.vision.model_registry import open_model
     from app.vision.reading import Box
 
-    model = bundled_model()
+    model = open_model("bundled")  # what eval uses with the default settings
     crops = _astronaut_crops()
     own = model.predict(np.stack([model.preprocess(c) for c in crops])).argmax(axis=1)
     boxed = model.predict(np.stack([model.crop(c, Box(0, 0, 48, 48)) for c in crops]))
