@@ -136,7 +136,7 @@ class Controller:
         """The voter settled on ``mood``; in AUTO the music follows."""
         if mood == self._mood:
             return
-        log.info("mood %s -> %s", self._mood, mood)
+        log.debug("mood %s -> %s", self._mood, mood)
         self._mood = mood
         if self._mode is ControlMode.AUTO and self._started and mood is not None:
             self._follow(mood)
@@ -203,7 +203,7 @@ class Controller:
             self._pending = None
             return
         if self.settings.music.switch == "track_end" and self.player.state is PlayerState.PLAYING:
-            log.info("mood %s: %s will play when this track ends", mood, target)
+            log.debug("mood %s: %s will play when this track ends", mood, target)
             self._pending = target
             return
         # A paused or stopped listener stays so: the new playlist waits, ready, for play().

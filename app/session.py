@@ -612,7 +612,7 @@ class Session:
             listener.notice(message)
 
     def _apply_change(self, change: MoodChange, now: float) -> None:
-        log.info("mood %s -> %s (%s)", change.previous, change.current, change.reason)
+        log.debug("mood %s -> %s (%s)", change.previous, change.current, change.reason)
         if self.controller is not None:
             self.controller.on_mood(change.current, now)
         for listener in list(self._listeners):

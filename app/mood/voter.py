@@ -358,5 +358,5 @@ class MoodVoter:
                 f"{candidate} led {previous} by {lead:.2f} (margin {config.margin:g}) "
                 f"for {held:.1f} s with a face in {face_share:.0%} of {config.window_s:g} s"
             )
-        log.info("mood %s -> %s at %.2f: %s", previous, candidate, now, reason)
+        log.debug("mood %s -> %s at %.2f: %s", previous, candidate, now, reason)
         return MoodChange(previous, candidate, now, shares, reason)

@@ -25,6 +25,8 @@ from pathlib import Path
 from media import make_video
 from runner import have_strace, run_child
 
+from app.vision.reading import EXPRESSIONS
+
 IMAGE_OR_ARRAY = {
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm",
     ".npy", ".npz", ".raw", ".yuv", ".rgb", ".mp4", ".avi", ".mkv", ".mov", ".webm", ".mjpeg",
@@ -152,6 +154,14 @@ def test_the_app_watching_a_face_opens_no_socket_and_writes_no_image(
         "state/moodplayer/log/moodplayer.log",
     }, left
     assert sorted(p.name for p in video.parent.iterdir()) == ["astronaut.mp4"]
+
+    # witness 4: the log (private to the user) holds no mood history and no expression scores
+    # outside a session report: moods are logged at debug level only
+    log_file = child_home / "state/moodplayer/log/moodplayer.log"
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+    moods = re.compile(r"\b(" + "|".join(EXPRESSIONS) + r")\b", re.IGNORECASE)
+    mood_lines = [line for line in run.log_text.splitlines() if moods.search(line)]
+    assert not mood_lines, mood_lines[:5]
 
     # witness 1: strace, every thread and native library
     summary = "strace not available: audit hook and file check only"
