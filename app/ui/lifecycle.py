@@ -21,12 +21,15 @@ import signal
 import socket
 from collections.abc import Callable, Iterable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from app import sdnotify
 from app import settings as settings_mod
+
+if TYPE_CHECKING:
+    from app.ui.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +149,7 @@ class AutoSave(QObject):
     """Saves the session's settings when they change (checked every ``interval_ms``)."""
 
     def __init__(
-        self, session: Any, interval_ms: int = 2000, parent: QObject | None = None
+        self, session: Session, interval_ms: int = 2000, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self.session = session

@@ -169,3 +169,29 @@ def test_watch_a_real_face_video_reports_happy(
     moods = [e["current"] for e in events if e["event"] == "mood"]
     assert moods == ["happy"]
     assert events[-1]["event"] == "summary" and events[-1]["frames"] == 40
+
+
+def test_watch_drives_the_session_core(
+    tmp_path: Path,
+    fake_model: BrightnessAnalyzer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from app import session as core
+
+    made: list[core.Session] = []
+
+    class Recorded(core.Session):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(watch, "Session", Recorded)
+    folder = write_folder(tmp_path / "faces", [HAPPY] * 30)
+    argv = ["watch", "--source", str(folder), "--json", "--no-loop", "--fps", "10"]
+    assert cli.main(argv) == 0
+    events = json_lines(capfd.readouterr().out)
+    (session,) = made
+    assert session.voter.mood == "happy" == events[-1]["mood"]
+    assert session.worker is None and not session.running  # stopped and joined
+    assert session.camera_state.value == "stopped"

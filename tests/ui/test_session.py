@@ -205,3 +205,35 @@ def test_a_model_changed_while_loading_is_not_used(make_rig) -> None:
     rig.qtbot.waitUntil(lambda: rig.session.camera_state == CameraState.RUNNING, timeout=5000)
     assert rig.worker.analyzer == "onnx"
     assert built == ["stale", "onnx"]
+
+
+def test_the_bridge_relays_the_core_as_signals_with_enums(make_rig) -> None:
+    rig = make_rig()
+    states: list[tuple[object, str]] = []
+    moods: list[str] = []
+    ticks: list[int] = []
+    rig.session.camera_state_changed.connect(lambda state, text: states.append((state, text)))
+    rig.session.mood_changed.connect(lambda change: moods.append(change.current))
+    rig.session.ticked.connect(lambda: ticks.append(1))
+    rig.start()
+    assert [s for s, _ in states][-1] is CameraState.RUNNING
+    assert all(isinstance(s, CameraState) for s, _ in states)
+    rig.show_face("happy", 4.0)
+    assert moods == ["happy"] and ticks
+    view = rig.session.view()
+    assert view.mood == "happy" and view.playlist == "upbeat"
+    assert view.reason == "Happy → Upbeat (lift strategy)"
+
+
+def test_the_poll_timer_runs_the_core_until_stop(make_rig) -> None:
+    rig = make_rig()
+    ticks: list[int] = []
+    rig.session.ticked.connect(lambda: ticks.append(1))
+    rig.session.start()
+    assert rig.session.polling
+    rig.qtbot.waitUntil(lambda: len(ticks) >= 2, timeout=5000)  # 250 ms each, on its own
+    rig.session.stop()
+    assert not rig.session.polling
+    count = len(ticks)
+    rig.qtbot.wait(600)
+    assert len(ticks) == count
