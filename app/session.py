@@ -374,6 +374,7 @@ class Session:
         self._running = False
         self._stopped = False
         self._tick_error: str | None = None
+        self._scan_generation = 0
 
     def add_listener(self, listener: SessionListener) -> None:
         self._listeners.append(listener)
@@ -727,12 +728,8 @@ class Session:
         controller = self.controller
         if controller is not None:
             controller.settings = new
-            if (
-                self.library_factory is not None
-                and new.music.playlist_folders != old.music.playlist_folders
-            ):
-                self.library = self.library_factory(new)
-                controller.set_library(self.library)
+            if new.music.playlist_folders != old.music.playlist_folders:
+                self.rescan_library()
             controller.apply_settings()  # volume, mute, repeat, shuffle from the new settings
         if _camera_key(new) != _camera_key(old):
             if new.model != old.model:
@@ -749,6 +746,34 @@ class Session:
                 self.source = source
         for listener in list(self._listeners):
             listener.settings_changed(new)
+
+    def rescan_library(self) -> bool:
+        """Scan the settings' playlist folders again, through ``run_task`` (off this thread);
+        the controller gets the new library when the scan is done. A scan overtaken by a newer
+        one is dropped. False when there is nothing to scan with."""
+        factory, controller = self.library_factory, self.controller
+        if factory is None or controller is None:
+            return False
+        self._scan_generation += 1
+        generation = self._scan_generation
+        settings = self.settings
+
+        def done(library: Library | dict[str, Playlist]) -> None:
+            if generation != self._scan_generation:
+                return  # a newer scan is on its way
+            self.library = library
+            controller.set_library(library)
+            for listener in list(self._listeners):
+                listener.ticked()
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._scan_generation:
+                return
+            log.error("scanning the playlist folders failed", exc_info=exc)
+            self._notice(f"Could not scan the playlist folders: {exc}")
+
+        self._run_task(lambda: factory(settings), done, failed)
+        return True
 
     def save_settings(self) -> bool:
         """Write the settings atomically; a failure is a notice, not a crash."""

@@ -307,6 +307,47 @@ def test_the_reason_names_a_custom_mapping_and_a_manual_choice(rig: Rig) -> None
     assert view.mode is ControlMode.MANUAL and view.reason == "Gentle: your choice"
 
 
+class HeldTasks:
+    """A TaskRunner that keeps the tasks until the test finishes them, in any order."""
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[Callable[[], Any], Callable[[Any], None], Any]] = []
+
+    def __call__(
+        self, fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Any
+    ) -> None:
+        self.tasks.append((fn, on_done, on_error))
+
+    def finish(self, index: int) -> None:
+        fn, on_done, _on_error = self.tasks[index]
+        on_done(fn())
+
+
+def test_new_playlist_folders_are_scanned_off_the_thread_and_the_newest_scan_wins() -> None:
+    held = HeldTasks()
+    scanned: list[list[str]] = []
+
+    def scan(settings: Settings) -> dict[str, Playlist]:
+        scanned.append(list(settings.music.playlist_folders))
+        name = settings.music.playlist_folders[0]
+        return {name: Playlist(name, playlists()["calm"].tracks)}
+
+    rig = Rig(library_factory=scan, run_task=held)
+    rig.session.start()
+    held.finish(0)  # the model
+    first, second = Settings(), Settings()
+    first.music.playlist_folders = ["old"]
+    second.music.playlist_folders = ["new"]
+    rig.session.apply_settings(first)
+    rig.session.apply_settings(second)
+    assert scanned == [] and "calm" in rig.controller.playlist_names()  # nothing blocked
+    held.finish(2)  # the newer scan ends first
+    held.finish(1)  # the older one ends late: dropped
+    assert rig.controller.playlist_names() == ["new"]
+    assert scanned == [["new"], ["old"]]
+    rig.session.stop()
+
+
 def test_a_failing_controller_tick_is_one_notice(rig: Rig) -> None:
     def broken(now: float | None = None) -> None:
         raise RuntimeError("mixer not initialized")

@@ -62,7 +62,7 @@ def _run_task(
     on_done: Callable[[Any], None],
     on_error: Callable[[BaseException], None],
 ) -> None:
-    tasks.run_task(fn, on_done, on_error, name="model-loader")
+    tasks.run_task(fn, on_done, on_error, name="session")
 
 
 class _Relay(SessionListener):
@@ -194,6 +194,9 @@ class Session(QObject):
 
     def save_settings(self) -> bool:
         return self.core.save_settings()
+
+    def rescan_library(self) -> bool:
+        return self.core.rescan_library()
 
     def remember_state(self) -> None:
         self.core.remember_state()
