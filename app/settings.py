@@ -399,6 +399,12 @@ class MoodSettings:
         step=1.0,
         unit="s",
     )
+    room: bool = option(
+        False,
+        label="Every face in view votes (the room's mood)",
+        help="For a shared room: each face seen for a second or more votes, weighted by its "
+        "size and how sure the reading is. Off: only the largest face votes.",
+    )
     # Your own neutral face (app/mood/calibration.py): 7 numbers, the mean reading of your
     # relaxed face in EXPRESSIONS order, made by `moodplayer calibrate`; [] = not calibrated.
     calibration: list[float] = option(

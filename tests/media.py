@@ -8,6 +8,8 @@ Import from any test: ``from tests.media import astronaut_bgr, no_face_images, w
 - No faces: :func:`no_face_images` — scikit-image's coffee cup, Chelsea the cat, brick, grass,
   gravel, rocket, ... (:data:`NO_FACE_NAMES`). Some of them (coins, gravel) are known to fool
   OpenCV's Haar cascade, which makes them good negatives.
+- Rooms: :func:`room_scene` pastes several heads, each at its own brightness (which the
+  brightness ``FakeModel`` reads as an expression).
 - Files: :func:`write_image`, :func:`write_images` (a folder of images), :func:`write_video`
   (an .mp4 written with ``cv2.VideoWriter``; make it in ``tmp_path``), :func:`make_video` (a
   short video of face and no-face frames), :func:`write_labelled_set` (a tiny labelled image
@@ -90,6 +92,29 @@ def face_on_background(
     frame = background(name, seed=seed)
     where = center if center is not None else (WIDTH // 2, HEIGHT // 2)
     return frame, Box(*_frames.paste_face(frame, face_width, where))
+
+
+def room_scene(
+    faces: Sequence[tuple[int, tuple[int, int], int]], name: str = "brick"
+) -> tuple[np.ndarray, list[Box]]:
+    """A 640x480 frame with several astronaut heads: ``(face width, centre, grey level)`` each.
+
+    Each face and a 14 px ring around it is rescaled so its mean brightness is the level, which
+    :class:`~app.vision.fakes.FakeModel` reads as an expression (``level_for``): a room of faces
+    with different expressions, for the room's-mood tests. Returns the frame and the face boxes.
+    """
+    frame = background(name)
+    boxes = []
+    for width, center, level in faces:
+        x, y, w, h = _frames.paste_face(frame, width, center)
+        x0, y0 = max(0, x - 14), max(0, y - 14)
+        x1, y1 = min(WIDTH, x + w + 14), min(HEIGHT, y + h + 14)
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        for _ in range(3):  # clipping moves the mean: a few rounds land on it
+            region = np.clip(region * (level / max(region.mean(), 1.0)), 0, 255)
+        frame[y0:y1, x0:x1] = region.astype(np.uint8)
+        boxes.append(Box(x, y, w, h))
+    return frame, boxes
 
 
 def write_image(path: Path, image: np.ndarray) -> Path:

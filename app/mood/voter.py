@@ -23,6 +23,11 @@ settings, with these defaults):
   leaves in the window after it is over does not count as sustained). The first mood is
   adopted when the same expression has led the window for ``dwell_s`` (no margin: there is nothing
   to hold on to yet, and a margin would leave a listener between two moods with no mood at all).
+* **The room.** With ``room`` on, every face in view votes, not only the chosen one: faces are
+  followed from reading to reading by box overlap (:mod:`app.mood.face_tracks`), a face seen for
+  less than ``min_seen_s`` does not vote yet, and the faces of one reading make one vote: the
+  mean of their ballots weighted by confidence and by size (``sqrt(area / largest area)``, so a
+  face half as wide counts half). ``faces_in_view`` counts the faces that vote (in both modes).
 * **No face.** After ``no_face_after_s`` without any face the voter is in the no-face state
   (``face_present`` False, ``no_face_since`` the time the face was last seen). The voted mood is
   kept, so the music can go on; the kiosk can show its idle screen.
@@ -39,7 +44,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.mood.calibration import Correction
-from app.vision.reading import EXPRESSIONS, Reading
+from app.mood.face_tracks import FaceTracks
+from app.vision.reading import EXPRESSIONS, Face, Reading
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ class Thresholds(Protocol):
     calibration: list[float]
     calibration_on: bool
     calibration_strength: float
+    room: bool
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,16 @@ class VoterConfig:
     # strongly it corrects (0..1; 0 = off).
     calibration: tuple[float, ...] = ()
     calibration_strength: float = 1.0
+    # Every face in view votes (the room's mood), once seen for min_seen_s.
+    room: bool = False
+    min_seen_s: float = 1.0
 
     @classmethod
-    def from_settings(cls, mood: Thresholds) -> VoterConfig:
-        """From anything that holds the thresholds and the calibration (``settings.mood``)."""
+    def from_settings(cls, mood: Thresholds, room: bool | None = None) -> VoterConfig:
+        """From anything that holds the thresholds, the calibration and ``room`` (that is
+        ``settings.mood``); ``room`` overrides the setting (the kiosk always reads the room)."""
         return cls(
+            room=mood.room if room is None else room,
             window_s=mood.window_s,
             margin=mood.margin,
             dwell_s=mood.dwell_s,
@@ -160,6 +172,8 @@ class MoodVoter:
         # The person's calibration (their neutral face), applied to every reading before it
         # votes; None = off. Defaults to the config's; settable at any time.
         self.correction = correction if correction is not None else self.config.correction()
+        self._tracks = FaceTracks()
+        self._faces_in_view = 0
         self._votes: deque[_Vote] = deque()
         self._sums = [0.0] * len(EXPRESSIONS)
         self._weight = 0.0
@@ -207,6 +221,12 @@ class MoodVoter:
         return self._last_face if self._last_face is not None else self._first_time
 
     @property
+    def faces_in_view(self) -> int:
+        """How many faces voted in the latest reading (room mode: those seen for at least
+        ``min_seen_s``; otherwise 1 or 0)."""
+        return self._faces_in_view
+
+    @property
     def face_share(self) -> float:
         """How much of the window holds faces (0..1), as used against ``min_face_share``."""
         return self._face_share()
@@ -226,16 +246,10 @@ class MoodVoter:
         self._last_reading = now
         if self._first_time is None:
             self._first_time = now
-        if reading.has_face and reading.probabilities and _finite(reading.probabilities):
-            probabilities = reading.probabilities
-            if self.correction is not None:
-                probabilities = self.correction.apply(probabilities)
-            weight, ballot = reading_vote(probabilities)
-            vote = _Vote(now, True, weight, tuple(weight * p for p in ballot))
+        vote = self._room_vote(reading) if self.config.room else self._one_vote(reading)
+        if vote.has_face:
             self._last_face = now
             self._face_present = True
-        else:
-            vote = _Vote(now, False, 0.0, (0.0,) * len(EXPRESSIONS))
         self._votes.append(vote)
         self._weight += vote.weight
         for i, value in enumerate(vote.weighted):
@@ -243,6 +257,48 @@ class MoodVoter:
         if vote.has_face:
             self._faces += 1
         return self._advance(now if self._now is None else max(now, self._now))
+
+    def _ballot(self, probabilities: dict[str, float]) -> tuple[float, list[float]]:
+        if self.correction is not None:
+            probabilities = self.correction.apply(probabilities)
+        return reading_vote(probabilities)
+
+    def _one_vote(self, reading: Reading) -> _Vote:
+        now = reading.time
+        if reading.has_face and reading.probabilities and _finite(reading.probabilities):
+            weight, ballot = self._ballot(reading.probabilities)
+            self._faces_in_view = 1
+            return _Vote(now, True, weight, tuple(weight * p for p in ballot))
+        self._faces_in_view = 0
+        return _Vote(now, False, 0.0, (0.0,) * len(EXPRESSIONS))
+
+    def _room_vote(self, reading: Reading) -> _Vote:
+        """One vote from every face seen for at least ``min_seen_s`` (see the module doc)."""
+        now = reading.time
+        faces: list[Face] = [f for f in reading.all_faces if _finite(f.probabilities)]
+        tracks = self._tracks.update(now, [f.box for f in faces])
+        voting = [
+            f
+            for f, track in zip(faces, tracks, strict=True)
+            if track.seen_for(now) >= self.config.min_seen_s - _EPSILON
+        ]
+        self._faces_in_view = len(voting)
+        if not voting:
+            return _Vote(now, False, 0.0, (0.0,) * len(EXPRESSIONS))
+        largest = max(f.box.area for f in voting) or 1
+        sums = [0.0] * len(EXPRESSIONS)
+        weights = sizes = 0.0
+        for face in voting:
+            size = math.sqrt(max(face.box.area, 1) / largest)
+            weight, ballot = self._ballot(face.probabilities)
+            for i, p in enumerate(ballot):
+                sums[i] += size * weight * p
+            weights += size * weight
+            sizes += size
+        if weights <= 0.0:
+            return _Vote(now, True, 0.0, (0.0,) * len(EXPRESSIONS))
+        weight = weights / sizes  # the size-weighted mean confidence weight, 0.7..1
+        return _Vote(now, True, weight, tuple(weight * s / weights for s in sums))
 
     def tick(self, now: float) -> MoodChange | None:
         """Let time pass to ``now`` without a reading (old votes leave the window)."""

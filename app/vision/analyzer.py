@@ -19,7 +19,7 @@ from app.vision.detector import POLICIES, FaceDetector, choose_face
 from app.vision.detector_registry import build_detector
 from app.vision.model_registry import open_model
 from app.vision.preprocessing import Float32Array
-from app.vision.reading import EXPRESSIONS, Reading, StageTimings
+from app.vision.reading import EXPRESSIONS, Face, Reading, StageTimings
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,17 @@ class ModelChoice(Protocol):
     tta: bool
 
 
-class Analyzer:
-    """Reads the expression of the chosen face in a frame.
+# Faces read per frame at most (the chosen one and the largest others), for the room's mood.
+MAX_FACES = 4
 
-    ``detector`` finds the faces, ``choose_face(policy)`` picks one, ``model`` crops it as its card
-    says and predicts. With ``tta`` the prediction is the mean of the face and its mirror image.
+
+class Analyzer:
+    """Reads the expressions of the faces in a frame.
+
+    ``detector`` finds the faces, ``choose_face(policy)`` picks the one the Reading's ``box`` and
+    ``probabilities`` describe; up to ``max_faces`` faces (that one and the largest others) are
+    read in one batched model call and all travel in ``Reading.faces``. ``model`` crops each as
+    its card says. With ``tta`` the prediction is the mean of the face and its mirror image.
     ``timer`` is the clock for the stage timings (``time.perf_counter``).
     """
 
@@ -48,6 +54,7 @@ class Analyzer:
         tta: bool = False,
         policy: str = "largest",
         timer: Callable[[], float] = _time.perf_counter,
+        max_faces: int = MAX_FACES,
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"unknown face policy {policy!r}; use one of {', '.join(POLICIES)}")
@@ -55,6 +62,7 @@ class Analyzer:
         self.model = model
         self.tta = tta
         self.policy = policy
+        self.max_faces = max(1, max_faces)
         self._timer = timer
 
     def analyze(self, frame_bgr: np.ndarray, time: float, frame_index: int = -1) -> Reading:
@@ -67,16 +75,20 @@ class Analyzer:
         t1 = timer()
         if box is None:
             return Reading(time, None, {}, StageTimings(detect=t1 - t0), frame_index)
-        item = self.model.crop(frame_bgr, box)
+        others = sorted((b for b in boxes if b != box), key=lambda b: b.area, reverse=True)
+        chosen = [box, *others[: self.max_faces - 1]]
+        items = [self.model.crop(frame_bgr, b) for b in chosen]
         t2 = timer()
-        probabilities = self.classify([item])[0]
+        rows = self.classify(items)
         t3 = timer()
+        faces = tuple(Face(b, as_dict(row)) for b, row in zip(chosen, rows, strict=True))
         return Reading(
             time,
             box,
-            as_dict(probabilities),
+            faces[0].probabilities,
             StageTimings(detect=t1 - t0, crop=t2 - t1, infer=t3 - t2),
             frame_index,
+            faces,
         )
 
     def face_input(self, face_bgr: np.ndarray) -> Float32Array:

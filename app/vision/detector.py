@@ -85,6 +85,16 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(_to_gray(frame), THUMBNAIL, interpolation=cv2.INTER_AREA)
 
 
+def _overlaps(box: Box, others: Sequence[Box]) -> bool:
+    """Whether ``box`` overlaps any of ``others`` by more than half of the smaller one."""
+    for other in others:
+        w = min(box.x + box.w, other.x + other.w) - max(box.x, other.x)
+        h = min(box.y + box.h, other.y + other.h) - max(box.y, other.y)
+        if w > 0 and h > 0 and w * h > 0.5 * min(box.area, other.area):
+            return True
+    return False
+
+
 def _contains(outer: Box, inner: Box) -> bool:
     return (
         outer != inner
@@ -112,14 +122,16 @@ class HaarFaceDetector:
     in detection pixels. ``verify_eyes`` turns the eye check off (not recommended).
     ``min_weight`` rejects cascade hits whose final-stage weight is below it (None: no limit).
 
-    ``track`` (for video): after a face is found, the next frames are searched only near it and
-    at about its size (a few hundred pixels instead of the whole frame, several times faster);
-    the whole frame is searched again every ``full_every`` frames, whenever the face is lost, and
-    when the frame size changes. Between whole-frame searches only the tracked (largest) face is
-    returned. While no face is tracked, a frame whose 80x60 thumbnail differs from that of the
-    last (faceless) whole search by at most :data:`STILL_DIFF` grey levels anywhere is the same
-    still scene (an empty room; camera noise stays well below that) and is not searched again,
-    up to ``full_every`` frames in a row. Leave ``track`` off for unrelated still images.
+    ``track`` (for video): after faces are found, the next frames are searched only near each
+    of them (up to ``max_tracked``, largest first) and at about its size (a few hundred pixels
+    instead of the whole frame, several times faster); the whole frame is searched again every
+    ``full_every`` frames, whenever the largest face is lost, and when the frame size changes.
+    Between whole-frame searches the tracked faces still found are returned (a new face is
+    found at the next whole search). While no face is tracked, a frame whose 80x60 thumbnail
+    differs from that of the last (faceless) whole search by at most :data:`STILL_DIFF` grey
+    levels anywhere is the same still scene (an empty room; camera noise stays well below that)
+    and is not searched again, up to ``full_every`` frames in a row. Leave ``track`` off for
+    unrelated still images.
     """
 
     def __init__(
@@ -133,6 +145,7 @@ class HaarFaceDetector:
         equalize: bool = False,
         track: bool = False,
         full_every: int = 20,
+        max_tracked: int = 4,
     ) -> None:
         if detect_width < 64:
             raise ValueError("detect_width must be at least 64 pixels")
@@ -147,7 +160,10 @@ class HaarFaceDetector:
         self.equalize = equalize
         self.track = track
         self.full_every = max(1, full_every)
-        self._tracked: Box | None = None
+        self.max_tracked = max(1, max_tracked)
+        # The faces followed between whole-frame searches, largest first (the first is the one
+        # whose loss triggers a whole search; the others are dropped when lost).
+        self._tracked: list[Box] = []
         self._tracked_in: tuple[int, int] = (0, 0)
         self._since_full = 0
         self.full_searches = 0  # whole-frame searches so far (for tests and the benchmark)
@@ -194,20 +210,27 @@ class HaarFaceDetector:
         shape = (int(frame_bgr.shape[0]), int(frame_bgr.shape[1]))
         if (
             self.track
-            and self._tracked is not None
+            and self._tracked
             and shape == self._tracked_in
             and self._since_full < self.full_every
         ):
-            found = self._search_near(frame_bgr, self._tracked)
-            if found is not None:
+            gray = _to_gray(frame_bgr)
+            primary = self._search_near(gray, self._tracked[0])
+            if primary is not None:
+                found = [primary]
+                for other in self._tracked[1:]:
+                    again = self._search_near(gray, other)
+                    if again is not None and not _overlaps(again, found):
+                        found.append(again)
+                found.sort(key=lambda b: b.area, reverse=True)
                 self._tracked = found
                 self._since_full += 1
-                return [found]
+                return list(found)
         thumb = None
         if self.track:
             thumb = _thumbnail(frame_bgr)
             if (
-                self._tracked is None
+                not self._tracked
                 and self._empty_thumb is not None
                 and self._empty_thumb.shape == thumb.shape
                 and shape == self._tracked_in
@@ -221,15 +244,15 @@ class HaarFaceDetector:
         boxes = self._filter(self.candidates(frame_bgr))
         self.full_searches += 1
         if self.track:
-            self._tracked = boxes[0] if boxes else None
+            self._tracked = boxes[: self.max_tracked]
             self._tracked_in = shape
             self._since_full = 0
             self._empty_thumb = None if boxes else thumb
         return boxes
 
     def reset(self) -> None:
-        """Forget the tracked face and the still scene (the next frame is searched whole)."""
-        self._tracked = None
+        """Forget the tracked faces and the still scene (the next frame is searched whole)."""
+        self._tracked = []
         self._empty_thumb = None
 
     def _filter(self, candidates: list[Candidate]) -> list[Box]:
@@ -244,10 +267,9 @@ class HaarFaceDetector:
         kept.sort(key=lambda c: (c.box.area, c.weight), reverse=True)
         return [c.box for c in kept]
 
-    def _search_near(self, frame_bgr: np.ndarray, last: Box) -> Box | None:
-        """The face near ``last`` at about its size, or None: the cascade runs on a small crop
-        around it, scaled so the face is :data:`TRACK_FACE_PX` wide."""
-        gray = _to_gray(frame_bgr)
+    def _search_near(self, gray: np.ndarray, last: Box) -> Box | None:
+        """The face near ``last`` at about its size in the grey frame, or None: the cascade runs
+        on a small crop around it, scaled so the face is :data:`TRACK_FACE_PX` wide."""
         height, width = gray.shape[:2]
         margin = round(last.w * 0.6)
         x0, y0 = max(0, last.x - margin), max(0, last.y - margin)

@@ -36,11 +36,22 @@ class StageTimings:
 
 
 @dataclass(frozen=True, slots=True)
+class Face:
+    """One face in a frame and what it reads."""
+
+    box: Box
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """What perception saw in one frame.
 
-    ``probabilities`` maps each of :data:`EXPRESSIONS` to a probability (they sum to 1) when a face
-    was found, and is empty when ``box`` is None.
+    ``box`` and ``probabilities`` are the chosen face's (the largest, or the one the policy
+    picks): ``probabilities`` maps each of :data:`EXPRESSIONS` to a probability (they sum to 1)
+    when a face was found, and is empty when ``box`` is None. ``faces`` holds every face read in
+    the frame, the chosen one included (empty when there is none; a Reading made by hand with a
+    box but no ``faces`` stands for that one face: see :attr:`all_faces`).
     ``time`` is the capture time of the frame (monotonic seconds, from the injected clock).
     """
 
@@ -49,6 +60,16 @@ class Reading:
     probabilities: dict[str, float] = field(default_factory=dict)
     timings: StageTimings = field(default_factory=StageTimings)
     frame_index: int = -1
+    faces: tuple[Face, ...] = ()
+
+    @property
+    def all_faces(self) -> tuple[Face, ...]:
+        """Every face read in the frame (the chosen one alone when ``faces`` was not filled)."""
+        if self.faces:
+            return self.faces
+        if self.box is not None and self.probabilities:
+            return (Face(self.box, self.probabilities),)
+        return ()
 
     @property
     def has_face(self) -> bool:
