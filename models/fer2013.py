@@ -16,7 +16,9 @@ not used here (see docs/BENCHMARKS.md, "Classifier").
 
 writes ``OUT/train``, ``OUT/test`` and the label lists ``OUT/test.csv`` (all 7,178),
 ``OUT/val.csv`` (15 % of train, stratified, seed 13: what every choice is made on) and
-``OUT/fit.csv`` (the rest of train), rows ``path,label`` as ``moodplayer eval`` reads them.
+``OUT/fit.csv`` (the rest of train), ``OUT/publictest.csv`` and ``OUT/privatetest.csv`` (the
+two halves of test: models/fit_ensemble.py fits on the first and measures on the second), rows
+``path,label`` as ``moodplayer eval`` reads them.
 """
 
 from __future__ import annotations
@@ -91,8 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     fit, val = split_train(listing(args.out, "train"))
     write(args.out / "fit.csv", fit)
     write(args.out / "val.csv", val)
-    write(args.out / "test.csv", listing(args.out, "test"))
-    print(f"{args.out}: fit {len(fit)}, val {len(val)}, test {SIZES['test']} faces")
+    test = listing(args.out, "test")
+    write(args.out / "test.csv", test)
+    public = [r for r in test if Path(r[0]).name.startswith("PublicTest_")]
+    private = [r for r in test if Path(r[0]).name.startswith("PrivateTest_")]
+    write(args.out / "publictest.csv", public)
+    write(args.out / "privatetest.csv", private)
+    print(
+        f"{args.out}: fit {len(fit)}, val {len(val)}, test {len(test)} "
+        f"(PublicTest {len(public)}, PrivateTest {len(private)}) faces"
+    )
     return 0
 
 
