@@ -16,10 +16,12 @@ track (``path`` absolute, ``mood``, ``energy``, ``valence``, ``tempo``, ``loudne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,6 +31,7 @@ from app.errors import ExitStatus, UserError
 from app.music import database as database_module
 from app.music import library as library_module
 from app.music import mood_playlists, moods
+from app.music.analysis import Analysis, analyse_file
 from app.music.database import DatabaseError, LibraryDatabase, TrackRecord
 from app.music.scanner import ScannedTrack, ScanProgress, scan_library, shown
 
@@ -131,6 +134,31 @@ class _Progress:
         self.stream.flush()
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what the decoders' C libraries print straight to file descriptor 2 (libmpg123's
+    "part2_3_length too large"), so a damaged file is our one skipped line and nothing else.
+    Safe here: the command analyses on its only thread, between its own writes."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr: nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _quiet_analyse(path: Path) -> Analysis:
+    with _native_stderr_silenced():
+        return analyse_file(path)
+
+
 def default_roots(settings: settings_module.Settings) -> list[Path]:
     """The shipped playlists, the user's playlist folder (when it exists: it is made only when
     the user puts something there) and the folders in the settings."""
@@ -163,7 +191,9 @@ def _scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write(_track_line(record, db) + "\n")
             out.flush()
 
-        result = scan_library(roots, db, progress=_Progress(err), on_track=on_track)
+        result = scan_library(
+            roots, db, progress=_Progress(err), on_track=on_track, analyse=_quiet_analyse
+        )
     for skipped in result.skipped:
         if skipped.path not in said:
             err.write(f"skipped {shown(skipped.path)}: {skipped.reason}\n")

@@ -306,6 +306,7 @@ def scan_library(
         found = walker.found
         skipped = list(found.skipped)
         stamps = db.stamps()
+        known = {path_key(r.path): r for r in db.tracks()}  # one query, not one per file
         wanted = decode.decodable_suffixes()
         paths = sorted(found.files)
         total = len(paths)
@@ -323,7 +324,7 @@ def scan_library(
             record: TrackRecord | None = None
             decoded = False
             if stamp == current:
-                record = db.track(path)
+                record = known.get(key)
                 if (
                     record is not None
                     and record.error is not None

@@ -27,6 +27,8 @@ def music(tmp_path: Path) -> Path:
     write_audio(root / "Band" / "Quiet Album" / "01 rain.flac", dark_slow_minor(6.0))
     write_audio(root / "Other" / "x.opus", bright_fast_major(6.0))
     (root / "Other" / "broken.ogg").write_bytes(b"OggS" + b"\x00" * 100)
+    good = (root / "Band" / "Loud Album" / "01 go.mp3").read_bytes()
+    (root / "Other" / "cut.mp3").write_bytes(good[: len(good) // 3] + bytes(range(256)) * 8)
     os.mkfifo(root / "Other" / "pipe.m3u")
     return root
 
@@ -42,7 +44,7 @@ def test_scan_json_lines_then_a_summary(music: Path, capfd: pytest.CaptureFixtur
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     tracks, summary = lines[:-1], lines[-1]
-    assert len(tracks) == 3
+    assert len(tracks) == 4  # cut.mp3 plays as far as it goes
     for track in tracks:
         assert Path(track["path"]).is_absolute() and Path(track["path"]).exists()
         assert track["mood"] in moods.MOODS
@@ -51,7 +53,7 @@ def test_scan_json_lines_then_a_summary(music: Path, capfd: pytest.CaptureFixtur
         assert "→" in track["why"]
     by_name = {Path(t["path"]).name: t for t in tracks}
     assert by_name["01 go.mp3"]["energy"] > by_name["01 rain.flac"]["energy"]
-    assert summary["tracks"] == 3 and summary["analysed"] == 4 and summary["skipped"] == 2
+    assert summary["tracks"] == 4 and summary["analysed"] == 5 and summary["skipped"] == 2
     assert isinstance(summary["seconds"], float)
     reasons = " ".join(s["reason"] for s in summary["skipped_files"])
     assert "FIFO" in reasons
@@ -59,10 +61,11 @@ def test_scan_json_lines_then_a_summary(music: Path, capfd: pytest.CaptureFixtur
     assert "Listening to your library" in err
     assert "Traceback" not in err
     assert default_path().exists()
+    assert "libmpg123" not in err and "part2_3_length" not in err
 
     code, out, _ = run(capfd, "library", "scan", str(music), "--json")
     again = json.loads(out.splitlines()[-1])
-    assert code == 0 and again["analysed"] == 0 and again["tracks"] == 3
+    assert code == 0 and again["analysed"] == 0 and again["tracks"] == 4
     assert all(json.loads(line)["decoded"] is False for line in out.splitlines()[:-1])
 
 
@@ -70,8 +73,8 @@ def test_show_why_and_choices(music: Path, capfd: pytest.CaptureFixture[str]) ->
     run(capfd, "library", "scan", str(music))
     code, out, _ = run(capfd, "library", "show", "--json")
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and len(lines) == 4
-    assert lines[-1]["tracks"] == 3 and lines[-1]["failed"] == 1
+    assert code == 0 and len(lines) == 5
+    assert lines[-1]["tracks"] == 4 and lines[-1]["failed"] == 1
     track = str(music / "Band" / "Loud Album" / "01 go.mp3")
     code, out, _ = run(capfd, "library", "move", track, "calm")
     assert code == 0 and "you moved it to calm" in out
@@ -97,7 +100,7 @@ def test_text_output_and_default_folders(
     code, out, _ = run(capfd, "--settings", str(settings_path), "library", "scan")
     assert code == 0
     assert "x.opus" in out and "01-still-water-at-dawn.ogg" in out  # configured + shipped
-    assert out.splitlines()[-1].startswith("21 tracks (22 analysed now, 2 skipped")
+    assert out.splitlines()[-1].startswith("22 tracks (23 analysed now, 2 skipped")
 
 
 def test_a_damaged_database_is_said_and_rebuilt(
@@ -107,7 +110,7 @@ def test_a_damaged_database_is_said_and_rebuilt(
     db.write_bytes(b"garbage" * 1000)
     code, out, err = run(capfd, "library", "--database", str(db), "scan", str(music), "--json")
     assert code == 0 and "was damaged" in err
-    assert json.loads(out.splitlines()[-1])["tracks"] == 3
+    assert json.loads(out.splitlines()[-1])["tracks"] == 4
 
 
 def test_bad_folders_in_a_real_process_never_traceback(tmp_path: Path) -> None:
