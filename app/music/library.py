@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from app import paths
+from app.problems import problems
 
 log = logging.getLogger(__name__)
 
@@ -137,22 +138,34 @@ def read_track(path: Path, title_hint: str = "") -> tuple[Track | None, str]:
     return track, ""
 
 
-def _skip(where: Path | str, entry: object, reason: str) -> None:
+def _skip(where: Path | str, entry: object, reason: str, kind: str = "library file") -> None:
     log.info("skipped %s in %s: %s", entry, where, reason)
+    problems.report(kind, _where(where, entry), reason)
+
+
+def _where(where: Path | str, entry: object) -> str:
+    """The skipped thing as the Problems view shows it (a path where there is one)."""
+    if isinstance(entry, Path):
+        return str(entry)
+    if isinstance(where, Path):
+        return f"{where / str(entry)}" if where.is_dir() else f"{where}: {entry}"
+    return str(entry)
 
 
 class _Skips:
     """Logs skipped entries of one playlist: the first ``MAX_LOGGED_SKIPS`` at INFO, then a count
     (a hostile playlist must not flood the log)."""
 
-    def __init__(self, where: Path) -> None:
+    def __init__(self, where: Path, kind: str = "playlist entry") -> None:
         self.where = where
+        self.kind = kind
         self.count = 0
 
     def __call__(self, entry: object, reason: str) -> None:
         self.count += 1
         level = logging.INFO if self.count <= MAX_LOGGED_SKIPS else logging.DEBUG
         log.log(level, "skipped %s in %s: %s", entry, self.where, reason)
+        problems.report(self.kind, _where(self.where, entry), reason)  # bounded and kept once
 
     def close(self) -> None:
         if self.count > MAX_LOGGED_SKIPS:
@@ -408,7 +421,7 @@ def read_folder(
     """The audio files in ``folder`` (and below) as one playlist (``notes`` collects sentences
     for the listener, such as a folder over ``MAX_FOLDER_FILES``)."""
     tracks: list[Track] = []
-    skip = _Skips(folder)
+    skip = _Skips(folder, "audio file")
     for path in _audio_files(folder, notes, confine):
         track, reason = read_track(path)
         if track is None:
@@ -491,7 +504,7 @@ class Library:
             for path in _direct_audio(root):
                 track, reason = read_track(path)
                 if track is None:
-                    _skip(root, path.name, reason)
+                    _skip(root, path.name, reason, "audio file")
                 else:
                     tracks.append(track)
             if tracks:
