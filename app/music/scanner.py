@@ -29,6 +29,7 @@ from pathlib import Path
 from app.music import decode, library
 from app.music.analysis import ANALYSER_VERSION, Analysis, analyse_file
 from app.music.database import LibraryDatabase, TrackRecord, path_key
+from app.problems import problems
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class _Walker:
     def skip(self, path: Path | str, reason: str) -> None:
         self.found.skipped.append(Skipped(Path(path), reason))
         log.info("library scan skipped %s: %s", shown(path), reason)
+        problems.report("library file", path, reason)
 
     def add_file(self, path: str, info: os.stat_result) -> None:
         if self._full():
@@ -400,6 +402,7 @@ def _analyse_one(
     if reason:
         db.put_failure(path, size, mtime, ANALYSER_VERSION, reason, path.stem)
         log.info("library scan skipped %s: %s", shown(path), reason)
+        problems.report("audio file", path, reason)
     record = db.track(path)
     assert record is not None
     return record

@@ -38,3 +38,19 @@ def test_missing_playlist_entries_and_damaged_files_are_listed(tmp_path: Path) -
     count = len(problems)
     Library([root]).scan()
     assert len(problems) == count
+
+
+def test_files_the_library_scan_cannot_analyse_are_listed(tmp_path: Path) -> None:
+    from app.music.scanner import scan_library
+
+    root = tmp_path / "music"
+    root.mkdir()
+    write_tone(root / "good.wav", 440, 0.5)
+    (root / "empty.ogg").write_bytes(b"")
+    (root / "text.flac").write_text("not music")
+    result = scan_library([root], tmp_path / "library.sqlite")
+    assert {s.path.name for s in result.skipped} == {"empty.ogg", "text.flac"}
+    listed = {Path(p.path).name: p.reason for p in problems.items()}
+    assert listed.get("empty.ogg") == "empty file"
+    assert listed.get("text.flac")
+    assert "good.wav" not in listed
