@@ -53,6 +53,8 @@ class Controller:
         self._mood: str | None = None
         self._pending: str | None = None
         self._resume: dict[str, tuple[int, float]] = {}
+        # The playlist the last run ended in (``restore``): Auto starts there until a mood is seen.
+        self._restored: str | None = None
         self._started = False
         self.set_library(library)
         self.apply_settings()
@@ -122,15 +124,57 @@ class Controller:
         self.player.repeat = RepeatMode(music.repeat)
         self.player.shuffle = music.shuffle
 
+    def resume_state(self) -> tuple[str, str, float] | None:
+        """(playlist, track path, seconds) of what plays now, for ``restore`` at the next start."""
+        playlist, track = self.player.playlist, self.player.current
+        if playlist is None or track is None:
+            return None
+        return playlist.name, str(track.path), float(self.player.position)
+
+    def restore(self, playlist: str, track: str = "", position: float = 0.0) -> bool:
+        """Resume where the last run ended: ``playlist`` at ``track`` (a path; its index is looked
+        up, the playlist may have changed) and ``position`` seconds. Call before ``start()``; the
+        last selection (Auto or a playlist) still decides the mode. False when the playlist is gone.
+        """
+        found = self._playlists.get(playlist)
+        if found is None or not found.tracks:
+            return False
+        index = next((i for i, t in enumerate(found.tracks) if str(t.path) == track), None)
+        if index is None:
+            index, position = 0, 0.0  # the track is gone: its playlist from the start
+        self._resume[playlist] = (index, max(0.0, position))
+        self._restored = playlist
+        log.info("resuming %s at track %d, %.1f s", playlist, index, position)
+        return True
+
     def start(self) -> None:
-        """Begin playing: the last selection if it still exists, else AUTO's playlist."""
+        """Begin playing: the last selection if it still exists, else AUTO's playlist (or the
+        playlist the last run ended in, see ``restore``, until a mood is seen)."""
         self._started = True
         last = self.settings.window.last_selection
+        restored, self._restored = self._restored, None
         if last != AUTO_LABEL and last in self._playlists:
             self.select(last)
+        elif restored is not None and self._mood is None:
+            self._mode = ControlMode.AUTO
+            self._switch_to(restored, fade=0.0)
         else:
             self._mode = ControlMode.AUTO
             self._apply_auto(fade=0.0)
+
+    def settings_changed(self) -> None:
+        """The mapping, strategy, switch rule or playlists changed: in AUTO, act on the current
+        mood at once (as a new mood would, so "when the track ends" still waits)."""
+        if self._mode is not ControlMode.AUTO or not self._started:
+            return
+        self._pending = None
+        if self._mood is not None:
+            self._follow(self._mood)
+            return
+        target = self.playlist_for(None)
+        if target is not None and target != self.playlist_name:
+            listening = self.player.state in (PlayerState.PLAYING, PlayerState.ERROR)
+            self._switch_to(target, fade=self.settings.music.fade_s, play=listening)
 
     def on_mood(self, mood: str | None, now: float | None = None) -> None:
         """The voter settled on ``mood``; in AUTO the music follows."""

@@ -569,11 +569,36 @@ class SessionSettings:
 
 
 @dataclass
+class DesktopSettings:
+    resume: bool = option(
+        True,
+        label="Resume where I left off",
+        help="At the next start the playlist, the track and the place in it come back, with "
+        "Auto or your own choice.",
+    )
+    close_to_tray: bool = option(
+        False,
+        label="Closing the window keeps the music playing in the tray",
+        help="Close hides the window; the tray icon brings it back or quits. Offered only where "
+        "the desktop has a system tray.",
+    )
+    notify_music: bool = option(
+        False,
+        label="Tell me when my mood changes the music",
+        help="A desktop notification (through the tray icon) when Auto changes the playlist.",
+    )
+
+
+@dataclass
 class WindowSettings:
     geometry: str = option("")
     state: str = option("")
     # "Auto" or a playlist name: what was selected when the app closed.
     last_selection: str = option("Auto")
+    # Where the music was when the app closed (desktop.resume): playlist, track path, seconds.
+    resume_playlist: str = option("")
+    resume_track: str = option("")
+    resume_position: float = option(0.0, range=(0.0, 1e7))
 
 
 @dataclass
@@ -585,6 +610,7 @@ class Settings:
     model: ModelSettings = section(ModelSettings, page="Model")
     kiosk: KioskSettings = section(KioskSettings, page="Kiosk")
     session: SessionSettings = section(SessionSettings, page="Session")
+    desktop: DesktopSettings = section(DesktopSettings, page="Desktop")
     window: WindowSettings = section(WindowSettings)
     # Keys of the file that this version does not know, as read: written back on save so that a
     # newer version's settings survive a run of this one. Not a setting itself.

@@ -217,3 +217,82 @@ def test_apply_settings_after_an_edit() -> None:
     settings.music.repeat = "off"
     ctl.apply_settings()
     assert out.volume == 0.0 and player.repeat.value == "off"
+
+
+def test_restore_resumes_the_playlist_track_and_position_of_the_last_run() -> None:
+    settings = Settings()  # Auto: the restored playlist plays until a mood is seen
+    clock, out, player, ctl = rig(settings)
+    assert ctl.restore("energetic", "/m/energetic/2.ogg", 12.5)
+    ctl.tick()
+    assert ctl.mode is ControlMode.AUTO and folder(out) == "energetic"
+    assert player.index == 2 and out.calls[-1] == ("play", pytest.approx(12.5), 0)
+    ctl.on_mood("sad", clock())  # the first mood takes over as usual
+    run(clock, ctl, 2.0)
+    assert folder(out) == "upbeat"
+
+
+def test_restore_with_a_manual_selection_and_with_things_that_are_gone() -> None:
+    settings = Settings()
+    settings.window.last_selection = "gentle"
+    _clock, out, player, ctl = rig(settings)
+    assert ctl.restore("gentle", "/m/gentle/1.ogg", 7.0)
+    ctl.tick()
+    assert ctl.mode is ControlMode.MANUAL and folder(out) == "gentle" and player.index == 1
+    assert out.calls[-1] == ("play", pytest.approx(7.0), 0)
+    # a playlist that is gone: nothing restored; a track that is gone: its playlist from the top
+    _clock, out, player, ctl = rig(Settings())
+    assert not ctl.restore("no such list", "/m/x.ogg", 3.0)
+    assert ctl.restore("intense", "/m/intense/deleted.ogg", 50.0)
+    ctl.tick()
+    assert folder(out) == "intense" and player.index == 0
+    assert out.calls[-1] == ("play", 0.0, 0)
+
+
+def test_a_changed_mapping_acts_on_the_current_mood_at_once() -> None:
+    settings = Settings()
+    settings.music.fade_s = 0.0
+    clock, out, _player, ctl = rig(settings)
+    ctl.start()
+    ctl.on_mood("happy", clock())
+    assert folder(out) == "upbeat"
+    settings.music.mapping = {"happy": "intense"}  # the listener edits the mapping
+    ctl.settings_changed()
+    assert folder(out) == "intense"
+    settings.music.strategy = "match"  # the strategy alone: happy is still mapped by hand
+    settings.music.mapping = {}
+    ctl.settings_changed()
+    assert folder(out) == "upbeat"  # match: happy -> upbeat
+    ctl.select("calm")
+    settings.music.mapping = {"happy": "gentle"}
+    ctl.settings_changed()  # a manual choice is not overridden
+    assert folder(out) == "calm"
+
+
+def test_a_changed_mapping_waits_for_the_track_end_when_the_listener_asked_so() -> None:
+    settings = Settings()
+    settings.music.switch = "track_end"
+    clock, out, _player, ctl = rig(settings)
+    ctl.start()
+    run(clock, ctl, 5.0)
+    settings.music.mapping = {"neutral": "gentle"}
+    ctl.settings_changed()  # no mood yet: neutral's playlist is what Auto plays
+    run(clock, ctl, 2.0)  # the fade
+    assert folder(out) == "gentle"
+    ctl.on_mood("happy", clock())
+    assert ctl.pending == "upbeat"
+    settings.music.mapping = {"neutral": "gentle", "happy": "energetic"}
+    ctl.settings_changed()
+    assert ctl.pending == "energetic" and folder(out) == "gentle"
+    settings.music.mapping = {"neutral": "gentle", "happy": "gentle"}
+    ctl.settings_changed()
+    assert ctl.pending is None
+
+
+def test_resume_state_is_what_plays_now() -> None:
+    clock, _out, player, ctl = rig()
+    assert ctl.resume_state() is None
+    ctl.start()
+    player.next()
+    run(clock, ctl, 4.0)
+    name, track, position = ctl.resume_state()
+    assert (name, track) == ("calm", "/m/calm/1.ogg") and position == pytest.approx(4.0)

@@ -193,7 +193,7 @@ def _texts(widget: QWidget) -> str:
 def test_every_shown_option_has_a_field_made_from_its_declaration(qtbot) -> None:
     dialog = make_dialog(qtbot, Settings(), None)
     pages = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
-    assert pages == ["Camera", "Mood", "Music", "Model", "Kiosk", "Session"]
+    assert pages == ["Camera", "Mood", "Music", "Model", "Kiosk", "Session", "Desktop"]
     for key, opt in OPTIONS.items():
         found = dialog.findChildren(QWidget, key)
         if not opt.visible:
