@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import platformdirs
 import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -68,6 +69,16 @@ PAGE_NOTES = {
 _MAPPING_ROW_PX = 34
 
 
+NO_TRAY = "This desktop has no system tray."
+
+
+def music_folder() -> str:
+    """Where "Add a playlist folder" opens: the user's music folder (platformdirs: XDG_MUSIC_DIR,
+    ~/Music, My Music), else the home folder; never the folder the app was started from."""
+    music = Path(platformdirs.user_music_dir())
+    return str(music if music.is_dir() else Path.home())
+
+
 def choice_unavailable(key: str, value: str) -> str | None:
     """Why a declared choice cannot be used on this computer (None when it can)."""
     if key == "model.backend":
@@ -95,8 +106,15 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         camera_finder: Callable[[], list[int]] | None = None,
         unavailable: Callable[[str, str], str | None] = choice_unavailable,
+        tray_available: bool | None = None,
     ) -> None:
         super().__init__(parent)
+        # Close to the tray and tray notifications need a tray (None: ask the desktop).
+        if tray_available is None:
+            from PySide6.QtWidgets import QSystemTrayIcon
+
+            tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray_available = tray_available
         self.setWindowTitle("Settings")
         self.setMinimumSize(620, 520)
         self._original = settings
@@ -415,6 +433,11 @@ class SettingsDialog(QDialog):
         self.fields["camera.loop_video"].set_enabled(camera and is_file)
         self.fields["model.onnx_path"].set_enabled(self._radio("model.backend").value() == "onnx")
         self.pin_edit.setEnabled(not self.clear_pin.isChecked())
+        for key in ("desktop.close_to_tray", "desktop.notify_music"):
+            field = self.fields[key]
+            field.set_enabled(self.tray_available)
+            if not self.tray_available:
+                field.widget.setToolTip(f"{NO_TRAY} {tooltip(field.option)}")
 
     def result_settings(self) -> Settings:
         return self._settings
@@ -486,7 +509,7 @@ class SettingsDialog(QDialog):
             self.source_path.setText(path)
 
     def _add_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a playlist folder")
+        path = QFileDialog.getExistingDirectory(self, "Add a playlist folder", music_folder())
         if path:
             self.add_playlist_folder(path)
 
