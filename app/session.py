@@ -47,6 +47,8 @@ Post = Callable[[Callable[[], None]], None]
 POLL_INTERVAL_S = 0.25
 # How long the mood timeline remembers.
 TIMELINE_SECONDS = 300.0
+# The resume point's position is kept in steps of this many seconds (see remember_state).
+RESUME_STEP_S = 5.0
 # Readings younger than this count towards "analyses per second".
 RATE_WINDOW_S = 3.0
 
@@ -300,6 +302,11 @@ def mood_word(mood: str) -> str:
 def playlist_word(name: str) -> str:
     """A playlist name as shown ("upbeat" -> "Upbeat", names with capitals stay)."""
     return name.capitalize() if name.islower() else name
+
+
+def _music_key(settings: Settings) -> tuple[object, ...]:
+    """What changes the playlist the current mood calls for (the strategy is in the mapping)."""
+    return (settings.mapping(), settings.music.switch)
 
 
 def _camera_key(settings: Settings) -> tuple[object, ...]:
@@ -731,6 +738,8 @@ class Session:
             if new.music.playlist_folders != old.music.playlist_folders:
                 self.rescan_library()
             controller.apply_settings()  # volume, mute, repeat, shuffle from the new settings
+            if _music_key(new) != _music_key(old):
+                controller.settings_changed()  # the current mood's new playlist, at once
         if _camera_key(new) != _camera_key(old):
             if new.model != old.model:
                 self._analyzer = None
@@ -763,6 +772,7 @@ class Session:
                 return  # a newer scan is on its way
             self.library = library
             controller.set_library(library)
+            controller.settings_changed()  # a playlist the mood maps to may be there now
             for listener in list(self._listeners):
                 listener.ticked()
 
@@ -799,3 +809,10 @@ class Session:
             name = controller.playlist_name
             manual = controller.mode is ControlMode.MANUAL
             self.settings.window.last_selection = name if manual and name else "Auto"
+            resume = controller.resume_state()
+            if resume is not None:
+                window = self.settings.window
+                window.resume_playlist, window.resume_track, position = resume
+                # In steps, so that the settings (saved when they change) are not written at
+                # every tick; the next start resumes up to a step earlier.
+                window.resume_position = RESUME_STEP_S * (position // RESUME_STEP_S)
