@@ -29,8 +29,10 @@ from app import APP_ID, APP_NAME, __version__, paths
 from app import settings as settings_mod
 from app.errors import ExitStatus, UserError
 from app.ui import theme
+from app.ui.desktop_integration import DesktopIntegration
 from app.ui.main_window import MainWindow
 from app.ui.session import Session, build_session
+from app.ui.single_instance import SingleInstance
 
 if TYPE_CHECKING:
     from app.ui.kiosk import KioskWindow
@@ -190,12 +192,16 @@ class Running:
     problems: tuple[str, ...]
     kiosk: bool = False
     stopped: bool = False
+    # MPRIS, tray, media keys, one instance (None until start() attached them)
+    desktop: DesktopIntegration | None = None
 
     def shut_down(self) -> None:
         """Remember geometry and choices, stop camera and music, save settings (once)."""
         if self.stopped:
             return
         self.stopped = True
+        if self.desktop is not None:
+            self.desktop.close()  # off the bus, tray icon gone, a next launch may start
         if self.main is not None:
             window = self.session.settings.window
             window.geometry = self.main.encoded_geometry()
@@ -213,11 +219,29 @@ class Running:
         self.window.deleteLater()
 
 
+class AlreadyRunning(Exception):
+    """Another MoodPlayer with the same settings folder runs; it was asked to come to the front."""
+
+
 def start(args: Any) -> Running:
-    """Build the app, the session and the window, and show it (``run`` then enters the loop)."""
+    """Build the app, the session and the window, and show it (``run`` then enters the loop).
+
+    Raises :class:`AlreadyRunning` when another instance (same settings folder) runs: it was
+    handed over to and raises its window; this one should exit."""
     app = make_qapplication()
     settings_path = Path(args.settings) if getattr(args, "settings", None) else None
     settings_path = settings_path or paths.settings_file()
+    instance = SingleInstance(settings_path.parent, settings_path.parent)
+    if not instance.claim():
+        raise AlreadyRunning(f"MoodPlayer already runs with the settings in {settings_path.parent}")
+    try:
+        return _start(app, args, settings_path, instance)
+    except BaseException:
+        instance.release()
+        raise
+
+
+def _start(app: QApplication, args: Any, settings_path: Path, instance: SingleInstance) -> Running:
     loaded = settings_mod.load(settings_path)
     settings = loaded.settings
 
@@ -267,8 +291,24 @@ def start(args: Any) -> Running:
         kiosk_window.show_kiosk()
 
     log.info("window shown %.0f ms after start", (time.monotonic() - STARTED_AT) * 1000)
+    if settings.desktop.resume:
+        resume(session)
+    desktop = DesktopIntegration(app, session, window, main, instance, parent=app)
+    desktop.attach()
     QTimer.singleShot(0, session.start)
-    return Running(app, session, window, main, reporter, loaded.problems, kiosk=kiosk)
+    return Running(
+        app, session, window, main, reporter, loaded.problems, kiosk=kiosk, desktop=desktop
+    )
+
+
+def resume(session: Session) -> bool:
+    """Put back the playlist, track and position the last run ended in (``desktop.resume``)."""
+    window = session.settings.window
+    if not window.resume_playlist:
+        return False
+    return session.controller.restore(
+        window.resume_playlist, window.resume_track, window.resume_position
+    )
 
 
 def run(args: Any) -> int:
@@ -279,7 +319,11 @@ def run(args: Any) -> int:
     admin PIN or a signal exits with ``ExitStatus.RESTART`` so it is started again."""
     from app.ui import lifecycle
 
-    running = start(args)
+    try:
+        running = start(args)
+    except AlreadyRunning as exc:
+        log.info("%s; it comes to the front and this launch ends", exc)
+        return int(ExitStatus.OK)
     app = running.app
     watcher = lifecycle.SignalWatcher(parent=app)
     signalled: list[int] = []

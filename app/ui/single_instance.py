@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -63,7 +64,10 @@ class SingleInstance(QObject):
     def _listen(self) -> None:
         QLocalServer.removeServer(self.name)  # a socket file left by a crash
         server = QLocalServer(self)
-        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if os.name == "nt":  # pragma: no cover - Windows: a named pipe for this user only
+            server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        # Elsewhere the socket file gets the umask's modes (others may not write, so not connect),
+        # and Qt needs no temporary folder to make it in.
         if not server.listen(self.name):
             log.warning(
                 "single instance: cannot listen on %s (%s)", self.name, server.errorString()

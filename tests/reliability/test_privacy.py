@@ -107,6 +107,11 @@ def _allowed_write(path: str, home: Path) -> bool:
     p = Path(path)
     return (
         p == home / "report.json"  # the test child's own report, after the app has ended
+        # the local socket a second launch knocks on (single instance), removed at exit
+        or (
+            p.parent == home / "tmp"
+            and re.fullmatch(r"moodplayer-[0-9a-f]{16}", p.name) is not None
+        )
         or p.is_relative_to(config)  # settings.toml (and its temp file before the rename)
         or p.is_relative_to(state)  # the rotating log
         or config.is_relative_to(p)  # folders made on the way there
