@@ -9,19 +9,20 @@
     moodplayer library scan [FOLDER ...] [--json] | show [--json]  the mood-sorted music library
 
 Every failure a person can fix is one line on stderr and a non-zero exit, never a traceback.
+Start-up needs no console: under pythonw (``sys.stdout``/``sys.stderr`` None) the window still
+comes up, and crash details go to ``crash.log`` in the log folder (:mod:`app.crash`).
 """
 
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import importlib
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from app import APP_NAME, __version__, logs
+from app import APP_NAME, __version__, crash, logs
 from app.errors import ExitStatus, UserError
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def check_display(environ: Mapping[str, str], platform: str | None = None) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    faulthandler.enable()
+    crash.ensure_streams()
+    crash.enable_on_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -121,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             check_display(os.environ)
             logs.setup(debug=args.debug)
+            crash.start()  # for the rest of the process
             from app.ui.application import run as run_window
 
             return run_window(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +66,49 @@ def test_unwritable_log_folder_falls_back_to_console(tmp_path: Path, restore_log
     assert not any(
         isinstance(h, logging.handlers.RotatingFileHandler) for h in logging.getLogger().handlers
     )
+
+
+def test_log_files_are_private_rotated_ones_too(tmp_path: Path, restore_logging: None) -> None:
+    target = logs.setup(log_file=True, directory=tmp_path)
+    assert target is not None
+    log = logging.getLogger("app.test_logs")
+    for n in range(3):
+        log.info("line %d %s", n, "y" * 200)
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logs.PrivateRotatingFileHandler):
+                handler.doRollover()
+    files = sorted(tmp_path.iterdir())
+    assert len(files) >= 3
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+def test_an_older_world_readable_log_is_made_private(tmp_path: Path, restore_logging: None) -> None:
+    old = tmp_path / "moodplayer.log"
+    old.write_text("from an older version\n")
+    old.chmod(0o644)
+    logs.setup(log_file=True, directory=tmp_path)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+def test_setup_replaces_its_own_handlers_and_keeps_others(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    root = logging.getLogger()
+    foreign = logging.NullHandler()
+    root.addHandler(foreign)
+    logs.setup(log_file=True, directory=tmp_path)
+    logs.setup(log_file=True, directory=tmp_path)
+    handlers = root.handlers
+    assert foreign in handlers
+    assert sum(isinstance(h, logs.PrivateRotatingFileHandler) for h in handlers) == 1
+    assert handlers.count(logs.recent) == 1
+
+
+def test_last_lines_are_the_newest(restore_logging: None) -> None:
+    logs.setup(log_file=False)
+    log = logging.getLogger("app.test_logs")
+    for n in range(60):
+        log.info("numbered %02d", n)
+    tail = logs.last_lines(5)
+    assert [line.rsplit(" ", 1)[-1] for line in tail] == ["55", "56", "57", "58", "59"]

@@ -41,6 +41,7 @@ class FakeClock:
         return self.now
 
 
+@pytest.mark.allow_log_errors("the supervisor logs each crash of its child as an error")
 def test_restarts_a_child_that_crashes_twice_then_exits_ok(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -67,6 +68,7 @@ def test_restarts_a_child_that_crashes_twice_then_exits_ok(
     assert "not restarting" in caplog.text
 
 
+@pytest.mark.allow_log_errors("the supervisor logs each crash of its child as an error")
 def test_supervisor_records_crash_reasons(tmp_path: Path) -> None:
     counter = tmp_path / "runs"
     sup = Supervisor(
@@ -90,6 +92,7 @@ def test_final_exit_codes_are_not_restarted(code: int) -> None:
     assert sup.restarts == 0
 
 
+@pytest.mark.allow_log_errors("a program that cannot start is logged as an error")
 def test_missing_program_is_an_error_not_a_loop(caplog: pytest.LogCaptureFixture) -> None:
     sup = Supervisor(["/nonexistent/moodplayer"], sleep=lambda s: None)
     assert sup.run() == 1
@@ -205,6 +208,7 @@ def test_cage_kiosk_session_unit_needs_no_desktop() -> None:
     assert sections["Install"]["WantedBy"] == "graphical.target"
 
 
+@pytest.mark.allow_log_errors("the supervisor logs each crash of its child as an error")
 def test_stop_during_the_backoff_wait_ends_without_restarting() -> None:
     # The real wait (no injected sleep) must end as soon as a stop is requested.
     sup = Supervisor([sys.executable, "-c", "raise SystemExit(5)"], backoff=Backoff(initial=3600.0))

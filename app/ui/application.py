@@ -14,21 +14,20 @@ import logging
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app import APP_ID, APP_NAME, __version__, paths
+from app import APP_ID, APP_NAME, __version__, crash, paths
 from app import settings as settings_mod
 from app.errors import ExitStatus, UserError
 from app.ui import theme
+from app.ui.crash import CrashReporter, route_qt_messages
 from app.ui.desktop_integration import DesktopIntegration
 from app.ui.main_window import MainWindow
 from app.ui.session import Session, build_session
@@ -64,70 +63,12 @@ def make_qapplication(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
+    route_qt_messages()
     icon = app_icon()
     if not icon.isNull():
         app.setWindowIcon(icon)
     theme.apply(app)
     return app
-
-
-class CrashReporter(QObject):
-    """``sys.excepthook`` for the GUI: log every unhandled exception, show the first one once.
-
-    A second error while the first is on screen only goes to the log and the status bar, so a
-    failing slot called by a timer can never open a stream of error boxes.
-    """
-
-    # message for the status bar
-    reported = Signal(str)
-
-    def __init__(self, quiet: bool = False, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.quiet = quiet  # kiosk: never a dialog, keep running
-        self.count = 0
-        self._box: QMessageBox | None = None
-        self._previous = sys.excepthook
-
-    def install(self) -> None:
-        sys.excepthook = self.handle
-
-    def uninstall(self) -> None:
-        if sys.excepthook == self.handle:
-            sys.excepthook = self._previous
-
-    def handle(
-        self,
-        kind: type[BaseException],
-        value: BaseException,
-        tb: TracebackType | None,
-    ) -> None:
-        if issubclass(kind, KeyboardInterrupt):
-            QApplication.quit()
-            return
-        self.count += 1
-        text = "".join(traceback.format_exception(kind, value, tb))
-        log.error("unhandled error:\n%s", text)
-        if isinstance(value, UserError):
-            message = str(value)
-        else:
-            message = f"Something went wrong: {value}. The details are in the log file."
-        self.reported.emit(message)
-        if self.quiet or self._box is not None or self.count > 1:
-            return
-        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, message)
-        box.setInformativeText(
-            "MoodPlayer keeps running. If this happens again, please report it with the log "
-            f"from {paths.log_dir()}."
-        )
-        box.setDetailedText(text)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.destroyed.connect(self._box_closed)
-        self._box = box
-        box.show()
-
-    def _box_closed(self) -> None:
-        self._box = None
 
 
 def _open_settings(window: MainWindow, session: Session) -> None:
@@ -276,6 +217,13 @@ def _start(app: QApplication, args: Any, settings_path: Path, instance: SingleIn
             main.showMaximized()
         else:
             main.show()
+        crash_log = crash.current()
+        if crash_log is not None and crash_log.previous is not None:
+            main.show_notice(
+                f"MoodPlayer stopped unexpectedly last time; the details are in "
+                f"{crash_log.previous}.",
+                15000,
+            )
         for problem in loaded.problems:
             main.show_notice(f"Settings: {problem}", 15000)
         if len(loaded.problems) > 1:

@@ -157,7 +157,10 @@ def test_the_app_watching_a_face_opens_no_socket_and_writes_no_image(
         "report.json",
         "config/moodplayer/settings.toml",
         "state/moodplayer/log/moodplayer.log",
+        "state/moodplayer/log/crash.log",  # faulthandler's file: empty unless the app crashed
     }, left
+    crash_file = child_home / "state/moodplayer/log/crash.log"
+    assert not crash_file.exists() or crash_file.stat().st_size == 0, crash_file.read_text()
     assert sorted(p.name for p in video.parent.iterdir()) == ["astronaut.mp4"]
 
     # witness 4: the log (private to the user) holds no mood history and no expression scores

@@ -118,6 +118,7 @@ def test_the_command_runs_and_quits_cleanly(tmp_path) -> None:
     assert settings_mod.load(settings).settings.window.geometry
 
 
+@pytest.mark.allow_log_errors("the reporter logs the unhandled error it is handed")
 def test_unhandled_errors_are_logged_and_shown_once(qtbot, caplog) -> None:
     reporter = application.CrashReporter()
     messages: list[str] = []
@@ -135,6 +136,7 @@ def test_unhandled_errors_are_logged_and_shown_once(qtbot, caplog) -> None:
         box.close()
 
 
+@pytest.mark.allow_log_errors("the reporter logs the unhandled error it is handed")
 def test_kiosk_reporter_never_opens_a_dialog(qtbot) -> None:
     reporter = application.CrashReporter(quiet=True)
     before = {id(w) for w in QApplication.topLevelWidgets()}

@@ -445,6 +445,7 @@ def test_stop_interrupts_a_reconnect_backoff() -> None:
     assert rec.states[-1] is S.STOPPED
 
 
+@pytest.mark.allow_log_errors("each failed analysis is logged before the worker gives up")
 def test_a_broken_analyzer_fails_the_worker_with_a_message() -> None:
     class Broken:
         def analyze(self, frame_bgr: np.ndarray, time: float, frame_index: int = -1) -> Reading:
