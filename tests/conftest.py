@@ -31,6 +31,22 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     yield home
 
 
+@pytest.fixture(autouse=True)
+def _restore_root_logger():
+    """Each test leaves the root logger as it found it: a handler that ``logs.setup`` made during
+    the test writes to that test's captured stderr, closed once the test is over."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+
+
 class _ErrorRecords(logging.Handler):
     """Collects every record at ERROR or above, from any logger and any thread."""
 
