@@ -273,6 +273,7 @@ print("fine now", file=sys.stderr)
 """
 
 
+@pytest.mark.allow_log_errors("the supervisor logs the hang and the abort as errors")
 def test_a_hung_child_is_aborted_and_restarted(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -297,6 +298,7 @@ def test_a_hung_child_is_aborted_and_restarted(
     assert took < 20
 
 
+@pytest.mark.allow_log_errors("the supervisor logs the hang and the abort as errors")
 def test_a_start_that_never_gets_ready_counts_as_hung(tmp_path: Path) -> None:
     sup = Supervisor(
         [sys.executable, "-c", "import time; time.sleep(60)"],
@@ -319,6 +321,7 @@ def test_stopping_child_is_not_aborted_while_it_shuts_down(tmp_path: Path) -> No
     assert sup.hangs == []
 
 
+@pytest.mark.allow_log_errors("the reason the app cannot start is logged as an error")
 def test_a_user_error_is_not_restarted_and_the_reason_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -334,6 +337,7 @@ def test_a_user_error_is_not_restarted_and_the_reason_is_logged(
     assert "cannot start: no camera at index 7" in caplog.text
 
 
+@pytest.mark.allow_log_errors("the supervisor logs each crash of its child as an error")
 def test_a_python_crash_with_exit_1_is_restarted(tmp_path: Path) -> None:
     counter = tmp_path / "runs"
     script = (
@@ -348,6 +352,7 @@ def test_a_python_crash_with_exit_1_is_restarted(tmp_path: Path) -> None:
     assert sup.restarts == 1
 
 
+@pytest.mark.allow_log_errors("a wrong command line is logged as an error")
 def test_a_bad_option_stops_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="app.supervisor")
     code = supervisor.run_supervised(

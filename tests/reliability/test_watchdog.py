@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from runner import REPO, child_env
 
 from app.supervisor import Backoff, Supervisor
@@ -94,6 +95,7 @@ def test_real_app_heartbeat_on_a_fake_notify_socket_and_sigterm(tmp_path: Path) 
     )
 
 
+@pytest.mark.allow_log_errors("the supervisor logs the hang and the abort as errors")
 def test_supervisor_restarts_the_real_app_when_its_window_hangs(tmp_path: Path) -> None:
     home = _home(tmp_path)
     sup = Supervisor(
