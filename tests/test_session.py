@@ -265,6 +265,7 @@ def test_model_load_in_the_background_then_the_camera_starts() -> None:
         (RuntimeError("bad weights"), "could not be loaded (bad weights)"),
     ],
 )
+@pytest.mark.allow_log_errors("a model that fails for an unexpected reason is logged as an error")
 def test_a_model_that_cannot_load_leaves_a_manual_player(error: Exception, words: str) -> None:
     def broken() -> str:
         raise error
@@ -348,6 +349,7 @@ def test_new_playlist_folders_are_scanned_off_the_thread_and_the_newest_scan_win
     rig.session.stop()
 
 
+@pytest.mark.allow_log_errors("the failing tick is logged once as an error")
 def test_a_failing_controller_tick_is_one_notice(rig: Rig) -> None:
     def broken(now: float | None = None) -> None:
         raise RuntimeError("mixer not initialized")

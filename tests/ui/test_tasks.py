@@ -40,6 +40,7 @@ def test_an_exception_arrives_as_an_error_not_lost(qtbot) -> None:
     assert isinstance(exc, ValueError) and str(exc) == "no camera answered" and on_gui
 
 
+@pytest.mark.allow_log_errors("the error under test is logged")
 def test_without_an_error_callback_the_error_is_logged(qtbot, caplog) -> None:
     caplog.set_level(logging.ERROR, logger="app.ui.tasks")
     thread = run_task(lambda: 1 / 0, lambda _result: None, name="divide")
