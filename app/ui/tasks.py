@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ _lock = threading.Lock()
 def _gui_dispatcher() -> _Dispatcher:
     global _dispatcher
     with _lock:
-        if _dispatcher is None:
+        if _dispatcher is None or not shiboken6.isValid(_dispatcher):
             app = QCoreApplication.instance()
             if app is None:
                 raise RuntimeError("run_task/to_main need a QApplication")
@@ -55,8 +56,14 @@ def _gui_dispatcher() -> _Dispatcher:
 
 
 def to_main(call: Callable[[], None]) -> None:
-    """Run ``call()`` on the GUI thread, later (always queued, also from the GUI thread)."""
-    _gui_dispatcher().call.emit(call)
+    """Run ``call()`` on the GUI thread, later (always queued, also from the GUI thread).
+
+    After the application ended (a late task at exit) the call is dropped: nobody is left to
+    tell."""
+    try:
+        _gui_dispatcher().call.emit(call)
+    except RuntimeError:  # no QApplication any more, or its dispatcher was deleted with it
+        log.debug("a call for the GUI thread came after the application ended; dropped")
 
 
 def on_gui_thread() -> bool:

@@ -69,3 +69,28 @@ def test_to_main_from_a_thread(qtbot) -> None:
     thread.join()
     qtbot.waitUntil(lambda: bool(where), timeout=5000)
     assert where == [threading.main_thread()]
+
+
+def test_a_task_that_ends_after_the_application_is_dropped_quietly() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import threading, time\n"
+        "from PySide6.QtCore import QCoreApplication\n"
+        "from app.ui.tasks import run_task\n"
+        "app = QCoreApplication([])\n"
+        "release = threading.Event()\n"
+        "thread = run_task(lambda: release.wait(5), print)\n"
+        "app.shutdown()\n"
+        "del app\n"
+        "release.set()\n"
+        "thread.join(5)\n"
+        "print('ended')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ended"
+    assert "Traceback" not in out.stderr
