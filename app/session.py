@@ -740,6 +740,10 @@ class Session:
             controller.apply_settings()  # volume, mute, repeat, shuffle from the new settings
             if _music_key(new) != _music_key(old):
                 controller.settings_changed()  # the current mood's new playlist, at once
+        from app.music.engine import EngineOutput
+
+        if isinstance(self.output, EngineOutput):  # for the tracks opened from now on
+            self.output.leveller.enabled = new.music.level_loudness
         if _camera_key(new) != _camera_key(old):
             if new.model != old.model:
                 self._analyzer = None

@@ -6,7 +6,8 @@ decoded output is written to a file in real time), plays track A, crossfades to 
 
 - RSS before the first track, and the peak RSS sampled every 20 ms during the crossfade;
 - CPU time of the whole process over the crossfade, as % of one core;
-- the longest run of 5 ms windows under -50 dBFS between A's start and B's end (the gap);
+- the longest run of 5 ms windows under -50 dBFS between A's start and B's end (the gap), and
+  under -30 dBFS RMS (an audible dip);
 - underruns the engine counted (an idle channel while chunks should be flowing).
 
 ``--load N`` adds N busy processes; ``--gil`` a pure-Python thread in the engine's own process
@@ -88,7 +89,7 @@ def child(work: Path, fade: float, chunk: int, load: int, gil: bool, stream: boo
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             player.poll()
-            time.sleep(0.05)
+            time.sleep(0.25)  # the window's poll timer
 
     start_bytes = raw.stat().st_size if raw.exists() else 0
     player.set_playlist(Playlist("A", (Track(a, "a", duration=12.0),)))
@@ -162,6 +163,8 @@ def run(fade: float, chunk: int, load: int, gil: bool, stream: bool) -> dict[str
         sounding = np.flatnonzero(np.abs(samples[start:end]) > 0.01)
         played = samples[start + sounding[0] : start + sounding[-1]]
         result["longest_gap_ms"] = 1000 * longest_silence(played, 44100)
+        # An audible hole (under -30 dBFS RMS) even when not digital silence: a dip-and-rise fade.
+        result["longest_dip_ms"] = 1000 * longest_silence(played, 44100, floor=0.0316)
         return dict(result)
 
 

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +49,20 @@ class Loudness:
     source: str = ""
 
 
-LoudnessLookup = Callable[[Path], "Loudness | None"]
+class LoudnessInfo(Protocol):
+    """What a lookup answers: ``Loudness`` here, or the library database's own record."""
+
+    @property
+    def lufs(self) -> float: ...
+
+    @property
+    def peak(self) -> float | None: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+LoudnessLookup = Callable[[Path], "LoudnessInfo | None"]
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
@@ -136,7 +149,7 @@ class Leveller:
     lookup: LoudnessLookup | None = None
     read_tags: bool = True
 
-    def loudness(self, path: Path) -> Loudness | None:
+    def loudness(self, path: Path) -> LoudnessInfo | None:
         if self.read_tags:
             found = replaygain_from_tags(path)
             if found is not None:

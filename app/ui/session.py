@@ -315,9 +315,11 @@ def build_session(
 
     if output is None:
         from app.music.audio import AudioDeviceError
+        from app.music.database import LoudnessLookup
         from app.music.outputs import default_output
 
-        output = default_output(level=settings.music.level_loudness)
+        # Levelled by ReplayGain tags, else by what the library scan measured.
+        output = default_output(level=settings.music.level_loudness, lookup=LoudnessLookup())
         try:
             # Open the device now, before the window shows, not on the first track inside the
             # running event loop (it takes ~0.2 s).
