@@ -265,6 +265,24 @@ def _engine_scenario(name: str, work: Path, info: dict[str, object]) -> tuple[Re
         rec.hold("loud", 1.5)
         player.next()
         rec.hold("quiet", 1.5)
+    elif name == "engine-controller":
+        from app.controller import Controller
+        from app.music.library import Library
+        from app.settings import Settings
+
+        _tones(work / "lists", FREQS)
+        settings = Settings()  # strategy "lift": neutral -> calm, happy -> upbeat
+        settings.music.fade_s = 0.6
+        controller = Controller(player, Library([work / "lists"]), settings)
+        rec = _recorder(work, controller.tick, info)
+        controller.start()
+        rec.hold("calm", 1.2)
+        controller.on_mood("happy", time.monotonic())
+        rec.hold("to-upbeat", 1.2)
+        controller.select("intense")
+        rec.hold("to-intense", 1.2)
+        controller.set_auto()
+        rec.hold("back-to-upbeat", 1.2)
     else:
         raise SystemExit(f"unknown scenario {name}")
     info["underruns"] = output.underruns

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_files import longest_silence, read_raw_stereo, tone_level
-from disk_audio import run_scenario
+from disk_audio import FREQS, run_scenario
 
 from app.music.loudness import integrated_lufs
 
@@ -97,3 +97,21 @@ def test_loudness_levelling_brings_tracks_8_db_apart_within_1_lu(
         assert lufs["loud"] == pytest.approx(-18.0, abs=1.0)
     else:
         assert lufs["loud"] - lufs["quiet"] == pytest.approx(8.0, abs=1.0), lufs
+
+
+def test_auto_and_manual_changes_crossfade_with_no_gap(tmp_path_factory) -> None:
+    """The controller on the engine: start, a mood, an override, back to Auto; all heard."""
+    samples, rate, segments, _, _ = _run("engine-controller", tmp_path_factory)
+    start, _ = segments["calm"]
+    _, end = segments["back-to-upbeat"]
+    first = start + int(np.flatnonzero(np.abs(samples[start:end]) > 0.01)[0])
+    assert longest_silence(samples[first : end - int(0.05 * rate)], rate) < 0.1
+    for label, playlist in (
+        ("calm", "calm"),
+        ("to-upbeat", "upbeat"),
+        ("to-intense", "intense"),
+        ("back-to-upbeat", "upbeat"),
+    ):
+        _, e = segments[label]
+        tail = samples[e - int(0.3 * rate) : e - int(0.02 * rate)]
+        assert tone_level(tail, rate, FREQS[playlist]) > 0.3, label
