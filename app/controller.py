@@ -9,6 +9,8 @@
   (``mood``) but do not change the music. ``set_auto()`` goes back to the voted mood's playlist.
 - Each playlist's (track index, position) is remembered when leaving it, and restored when coming
   back, so a mood that returns resumes its music where it was.
+- With a session plan (``set_plan``, strategy "plan"), AUTO plays the plan's playlist: the first
+  mood starts it, and ``tick`` follows its steps as time passes (``app/mood/plan.py``).
 
 Plain Python (no Qt): the UI calls ``tick()`` from its timer and reads the properties.
 """
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from app.errors import UserError
+from app.mood.plan import PlanStatus, SessionPlan
 from app.music.library import Library, Playlist, Track
 from app.music.player import Player, PlayerState, RepeatMode
 from app.settings import DEFAULT_PLAYLISTS, Settings
@@ -56,6 +59,7 @@ class Controller:
         # The playlist the last run ended in (``restore``): Auto starts there until a mood is seen.
         self._restored: str | None = None
         self._started = False
+        self._plan: SessionPlan | None = None
         self.set_library(library)
         self.apply_settings()
         player.on_track_end = self._on_track_end
@@ -88,8 +92,26 @@ class Controller:
         rank = {name: i for i, name in enumerate(DEFAULT_PLAYLISTS)}
         return sorted(self._playlists, key=lambda n: (rank.get(n, len(rank)), n.casefold()))
 
+    @property
+    def plan(self) -> SessionPlan | None:
+        return self._plan
+
+    def set_plan(self, plan: SessionPlan | None) -> None:
+        """Follow ``plan`` in AUTO (None: the mapping alone)."""
+        self._plan = plan
+
+    def plan_status(self, now: float | None = None) -> PlanStatus | None:
+        if self._plan is None:
+            return None
+        return self._plan.status(self._clock() if now is None else now)
+
     def playlist_for(self, mood: str | None) -> str | None:
-        """The playlist the mapping gives ``mood`` (None = no mood yet: "neutral"), if it exists."""
+        """The playlist the mapping gives ``mood`` (None = no mood yet: "neutral"), if it exists;
+        with a session plan under way, the plan's playlist now."""
+        if self._plan is not None and self._plan.started:
+            planned = self._plan.playlist(self._clock())
+            if planned in self._playlists:
+                return planned
         mapping = self.settings.mapping()
         name = mapping.get(mood or "neutral")
         if name in self._playlists:
@@ -182,6 +204,8 @@ class Controller:
             return
         log.debug("mood %s -> %s", self._mood, mood)
         self._mood = mood
+        if self._plan is not None and mood is not None:
+            self._plan.observe(mood, self._clock() if now is None else now)
         if self._mode is ControlMode.AUTO and self._started and mood is not None:
             self._follow(mood)
 
@@ -212,7 +236,13 @@ class Controller:
         """Called by the UI timer: start if needed, let the player notice track ends and fades."""
         if not self._started:
             self.start()
-        self.player.poll(self._clock() if now is None else now)
+        when = self._clock() if now is None else now
+        plan = self._plan
+        if plan is not None and plan.started and self._mode is ControlMode.AUTO:
+            planned = plan.playlist(when)
+            if planned is not None and planned != self.playlist_name and self._mood is not None:
+                self._follow(self._mood)  # the plan took its next step
+        self.player.poll(when)
 
     # ---- internals -----------------------------------------------------------------------------
 

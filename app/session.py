@@ -27,13 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from app import paths
 from app import settings as settings_mod
 from app.controller import Controller, ControlMode
 from app.errors import UserError
+from app.mood.plan import PlanConfig, PlanState, PlanStatus, SessionPlan
 from app.mood.voter import MoodChange, MoodVoter
 from app.music.audio import AudioOutput
 from app.music.library import Library, Playlist, Track
 from app.music.player import Player, PlayerState, RepeatMode
+from app.report import ReportRow, SessionReport, report_dir
 from app.settings import Settings
 from app.vision.capture import Analyzer, CaptureState
 from app.vision.reading import Reading
@@ -132,6 +135,12 @@ class SessionView:
     camera_wanted: bool
     analyses_per_second: float
     latency_s: float | None
+    # the session plan ("plan" strategy): where we are; None without a plan
+    plan: PlanStatus | None = None
+    # a session report is being written (shown on screen while on)
+    report: bool = False
+    # resting outside the kiosk's session hours: camera off, music paused
+    resting: bool = False
 
     @property
     def auto(self) -> bool:
@@ -341,8 +350,13 @@ class Session:
         clock: Clock = time.monotonic,
         post: Post | None = None,
         run_task: TaskRunner | None = None,
+        wall: Clock = time.time,
+        reports: Path | None = None,
     ) -> None:
         self.settings = settings
+        # wall-clock time for the session report's rows, and where reports go
+        self.wall = wall
+        self.reports = reports
         self.settings_path = settings_path
         self.player = player
         self.controller = controller
@@ -382,6 +396,13 @@ class Session:
         self._stopped = False
         self._tick_error: str | None = None
         self._scan_generation = 0
+        self.report: SessionReport | None = None
+        self._last_row: ReportRow | None = None
+        self._last_mode: ControlMode | None = None
+        self.resting = False
+        # when the face now in front of the camera appeared (None: nobody)
+        self._face_since: float | None = None
+        self._sync_plan()
 
     def add_listener(self, listener: SessionListener) -> None:
         self._listeners.append(listener)
@@ -403,6 +424,7 @@ class Session:
             log.debug("start() after stop() ignored")
             return
         self._running = True
+        self._sync_report()
         if self.camera_wanted:
             self._start_camera()
         else:
@@ -417,6 +439,7 @@ class Session:
         self._running = False
         self._stopped = True
         self._stop_camera(timeout, drain=drain)
+        self._close_report()
         if self.player is not None:
             try:
                 self.player.stop()
@@ -430,7 +453,119 @@ class Session:
 
     @property
     def camera_wanted(self) -> bool:
-        return bool(self.source) and self.settings.camera.enabled
+        return bool(self.source) and self.settings.camera.enabled and not self.resting
+
+    def rest(self, resting: bool) -> None:
+        """Rest (outside the kiosk's session hours): camera off and music paused, without
+        changing the settings; ``rest(False)`` plays and watches again."""
+        if resting == self.resting:
+            return
+        self.resting = resting
+        log.info("session: %s", "resting (outside session hours)" if resting else "awake again")
+        if resting:
+            self._stop_camera(1.0)
+            self.set_camera_state(CameraState.OFF, "Resting outside the session hours.")
+            if self.player is not None and self.player.state is PlayerState.PLAYING:
+                self.player.pause()
+            return
+        if self.player is not None and self.player.state is PlayerState.PAUSED:
+            self.player.play()
+        if self._running and self.camera_wanted and self.worker is None:
+            self._start_camera()
+        elif not self.camera_wanted:
+            self.set_camera_state(CameraState.OFF)
+
+    # -- session plan and report -------------------------------------------------------------
+
+    def _sync_plan(self) -> None:
+        """A session plan while the strategy is "plan" (rebuilt when its settings change)."""
+        controller = self.controller
+        if controller is None:
+            return
+        if self.settings.music.strategy != "plan":
+            controller.set_plan(None)
+            return
+        config = PlanConfig(self.settings.session.plan_target, self.settings.session.plan_minutes)
+        current = controller.plan
+        if current is not None and current.config == config:
+            return
+        match = dict(settings_mod.STRATEGY_MAPPINGS["match"])
+        match.update(self.settings.music.mapping)
+        controller.set_plan(SessionPlan(config, match, controller.playlist_names()))
+
+    def _restart_plan(self, now: float) -> None:
+        """A reset plan waits for someone: once a face has been seen for a voting window (so the
+        voter's mood is theirs, not the last listener's), it starts from that mood."""
+        plan = self.controller.plan if self.controller is not None else None
+        since = self._face_since
+        if plan is None or plan.started or since is None or not self.voter.mood:
+            return
+        if now - since >= self.settings.mood.window_s:
+            plan.observe(self.voter.mood, now)
+
+    def reset_plan(self) -> None:
+        """A new listener: the plan starts again from the next mood seen."""
+        if self.controller is not None and self.controller.plan is not None:
+            self.controller.plan.reset()
+
+    def _sync_report(self) -> None:
+        wanted = self.settings.session.report and self._running
+        if wanted and self.report is None:
+            folder = self.reports if self.reports is not None else report_dir(paths.data_dir())
+            try:
+                self.report = SessionReport(
+                    folder, self.wall(), interval_s=self.settings.session.report_interval_s
+                )
+            except OSError as exc:
+                self._notice(f"The session report cannot be written in {folder}: {exc}")
+                return
+            self._notice(f"Session report on: {self.report.csv_path}")
+        elif not wanted and self.report is not None:
+            self._close_report()
+
+    def _close_report(self) -> None:
+        report, self.report = self.report, None
+        if report is None:
+            return
+        try:
+            picture = report.close(self.wall())
+        except Exception:  # a failed picture must not stop the shut-down
+            log.exception("writing the session report picture failed")
+            return
+        if picture is not None:
+            self._notice(f"Session report written: {picture}")
+
+    def _record_report(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        view = self.view()
+        override = ""
+        last = self._last_row
+        if self._last_mode is not None and view.mode is not self._last_mode:
+            override = "auto" if view.auto else f"playlist: {view.playlist}"
+        elif last is not None and not view.auto and view.playlist != last.playlist:
+            override = f"playlist: {view.playlist}"
+        elif last is not None and round(view.volume, 2) != round(last.volume, 2):
+            override = f"volume: {round(view.volume * 100)}%"
+        self._last_mode = view.mode
+        row = ReportRow(
+            time=self.wall(),
+            mood=view.mood if view.face_present else None,
+            confidence=view.confidence if view.face_present else 0.0,
+            face=view.face_present,
+            playlist=view.playlist or "",
+            track=view.track.title if view.track is not None else "",
+            volume=0.0 if view.muted else view.volume,
+            override=override,
+        )
+        try:
+            report.record(row)
+        except OSError as exc:
+            log.warning("session report: cannot write (%s); turning it off", exc)
+            self._close_report()
+            return
+        self._last_row = row
 
     def set_camera_enabled(self, enabled: bool) -> None:
         """Turn the camera on or off (the music goes on either way)."""
@@ -611,7 +746,9 @@ class Session:
                 self._tick_error = None
         while self._reading_times and now - self._reading_times[0] > RATE_WINDOW_S:
             self._reading_times.popleft()
+        self._restart_plan(now)
         self._record_timeline(now)
+        self._record_report()
         for listener in list(self._listeners):
             listener.ticked()
 
@@ -630,6 +767,7 @@ class Session:
         present = bool(self.voter.face_present)
         if present != self._face_present:
             self._face_present = present
+            self._face_since = self.clock() if present else None
             for listener in list(self._listeners):
                 listener.face_presence_changed(present)
 
@@ -695,6 +833,9 @@ class Session:
             camera_wanted=self.camera_wanted,
             analyses_per_second=self.analyses_per_second,
             latency_s=self.latency_s,
+            plan=controller.plan_status(self.clock()) if controller is not None else None,
+            report=self.report is not None,
+            resting=self.resting,
         )
 
     def reason(self) -> str:
@@ -705,6 +846,9 @@ class Session:
         current = player.playlist.name
         if controller.mode is ControlMode.MANUAL:
             return f"{playlist_word(current)}: your choice"
+        status = controller.plan_status(self.clock())
+        if status is not None and status.state is not PlanState.WAITING:
+            return f"Session plan, {status.describe()}"
         mood = controller.mood
         if not self.camera_state.active or mood is None:
             return "Auto: follows your mood when the camera sees you"
@@ -757,6 +901,8 @@ class Session:
                     self.set_camera_state(CameraState.OFF)
             else:
                 self.source = source
+        self._sync_plan()
+        self._sync_report()
         for listener in list(self._listeners):
             listener.settings_changed(new)
 

@@ -135,6 +135,7 @@ class Running:
     stopped: bool = False
     # MPRIS, tray, media keys, one instance (None until start() attached them)
     desktop: DesktopIntegration | None = None
+    kiosk_window: KioskWindow | None = None
 
     def shut_down(self) -> None:
         """Remember geometry and choices, stop camera and music, save settings (once)."""
@@ -156,8 +157,75 @@ class Running:
     def close(self) -> None:
         self.shut_down()
         self.reporter.uninstall()
-        self.window.close()
-        self.window.deleteLater()
+        windows: list[QWidget] = [self.window]
+        for other in (self.main, self.kiosk_window):
+            if other is not None and other not in windows:
+                windows.append(other)
+        for window in windows:
+            window.close()
+            window.deleteLater()
+
+
+def _show_main(running: Running) -> MainWindow:
+    """The normal window (built on first use), shown; kiosk mode is over."""
+    main = running.main
+    app, session = running.app, running.session
+    settings = session.settings
+    if main is None:
+        main = MainWindow(session)
+        running.main = main
+        window = main
+        main.settings_requested.connect(lambda: _open_settings(window, session))
+        main.about_requested.connect(lambda: _open_about(window))
+        main.quit_requested.connect(app.quit)
+        main.kiosk_requested.connect(lambda: _enter_kiosk(running))
+        running.reporter.reported.connect(main.show_notice)
+        if not main.restore_geometry(settings.window.geometry):
+            main.resize(1180, 760)
+    running.window = main
+    running.kiosk = False
+    running.reporter.quiet = False
+    if running.desktop is not None:  # MPRIS "raise" shows the window that is up
+        running.desktop.window = main
+    if settings.window.state == "fullscreen":
+        main.showFullScreen()
+    elif settings.window.state == "maximized":
+        main.showMaximized()
+    else:
+        main.showNormal()
+    main.raise_()
+    main.activateWindow()
+    return main
+
+
+def _enter_kiosk(running: Running) -> KioskWindow:
+    """Kiosk mode now: the kiosk window full screen, the normal window hidden."""
+    window = _kiosk_window(running.session)
+    window.exit_requested.connect(lambda: _leave_kiosk(running, window))
+    running.kiosk_window = window
+    running.window = window
+    running.kiosk = True
+    if running.desktop is not None:
+        running.desktop.window = window
+    running.reporter.quiet = True
+    window.show_kiosk()
+    if running.main is not None:
+        running.main.hide()
+    log.info("kiosk mode entered")
+    return window
+
+
+def _leave_kiosk(running: Running, window: KioskWindow) -> None:
+    """The right PIN: the normal window with Settings, instead of quitting."""
+    main = _show_main(running)  # shown before the kiosk closes, so the app does not quit
+    if running.kiosk_window is window:
+        running.kiosk_window = None
+    window.deleteLater()
+    main.show_notice(
+        "Kiosk mode ended. MoodPlayer → Enter kiosk mode goes back to it; Settings → Kiosk → "
+        "'Start in kiosk mode' decides how the next start opens.",
+        15000,
+    )
 
 
 class AlreadyRunning(Exception):
@@ -200,23 +268,9 @@ def _start(app: QApplication, args: Any, settings_path: Path, instance: SingleIn
         reporter.uninstall()
         raise
 
-    window: QWidget
-    main: MainWindow | None = None
+    running = Running(app, session, QWidget(), None, reporter, loaded.problems, kiosk=kiosk)
     if not kiosk:
-        main = MainWindow(session)
-        window = main
-        main.settings_requested.connect(lambda: _open_settings(main, session))
-        main.about_requested.connect(lambda: _open_about(main))
-        main.quit_requested.connect(app.quit)
-        reporter.reported.connect(main.show_notice)
-        if not main.restore_geometry(settings.window.geometry):
-            main.resize(1180, 760)
-        if settings.window.state == "fullscreen":
-            main.showFullScreen()
-        elif settings.window.state == "maximized":
-            main.showMaximized()
-        else:
-            main.show()
+        main = _show_main(running)
         crash_log = crash.current()
         if crash_log is not None and crash_log.previous is not None:
             main.show_notice(
@@ -233,20 +287,16 @@ def _start(app: QApplication, args: Any, settings_path: Path, instance: SingleIn
                 20000,
             )
     else:
-        kiosk_window = _kiosk_window(session)
-        window = kiosk_window
-        kiosk_window.exit_requested.connect(app.quit)
-        kiosk_window.show_kiosk()
+        _enter_kiosk(running)
 
     log.info("window shown %.0f ms after start", (time.monotonic() - STARTED_AT) * 1000)
     if settings.desktop.resume:
         resume(session)
-    desktop = DesktopIntegration(app, session, window, main, instance, parent=app)
+    desktop = DesktopIntegration(app, session, running.window, running.main, instance, parent=app)
     desktop.attach()
     QTimer.singleShot(0, session.start)
-    return Running(
-        app, session, window, main, reporter, loaded.problems, kiosk=kiosk, desktop=desktop
-    )
+    running.desktop = desktop
+    return running
 
 
 def resume(session: Session) -> bool:
@@ -282,10 +332,6 @@ def run(args: Any) -> int:
     autosave = lifecycle.AutoSave(running.session, parent=app)
     QTimer.singleShot(0, lambda: heartbeat.ready("window shown"))
     QTimer.singleShot(0, autosave.start)
-    left_kiosk: list[bool] = []
-    exit_requested = getattr(running.window, "exit_requested", None)
-    if exit_requested is not None:
-        exit_requested.connect(lambda: left_kiosk.append(True))
 
     def stopping() -> None:
         heartbeat.stopping()
@@ -303,12 +349,7 @@ def run(args: Any) -> int:
         heartbeat.close()
     if code:
         return int(code)
-    if (
-        running.kiosk
-        and not left_kiosk
-        and not signalled
-        and not os.environ.get("MOODPLAYER_SCREENSHOT")
-    ):
+    if running.kiosk and not signalled and not os.environ.get("MOODPLAYER_SCREENSHOT"):
         log.warning("kiosk: the window went away without the admin PIN; exiting to be restarted")
         return int(ExitStatus.RESTART)
     return int(ExitStatus.OK)

@@ -21,6 +21,7 @@ all is fine).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -49,16 +50,19 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME, paths
 from app.controller import ControlMode
+from app.errors import UserError
 from app.kiosk import (
     CursorTimer,
     IdleTracker,
     PinAnswer,
     PinGate,
     PinResult,
+    SessionHours,
     allowed_controls,
+    limit_volume,
     throttle_file,
 )
-from app.session import CameraState
+from app.session import CameraState, playlist_word
 from app.settings import Settings
 from app.ui import icons, theme
 from app.ui.kiosk_awake import ScreenAwake, find_backend
@@ -130,10 +134,15 @@ class KioskWindow(QWidget):
         *,
         clock: Callable[[], float] | None = None,
         screen_awake: ScreenAwake | None = None,
+        local_time: Callable[[], dt.datetime] = dt.datetime.now,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("kiosk")
+        # local wall-clock time, for the session hours
+        self._local_time = local_time
+        self._hours_text: str | None = None
+        self._hours = SessionHours()
         self.setWindowTitle(f"{APP_NAME} — kiosk")
         self.setWindowFlags(
             Qt.WindowType.Window
@@ -180,6 +189,16 @@ class KioskWindow(QWidget):
         top.addWidget(self.logo)
         top.addWidget(self.brand)
         top.addStretch(1)
+        self.report_chip = QLabel()
+        self.report_chip.setObjectName("kioskChip")
+        self.report_chip.setText(
+            f'<span style="color:{theme.LIVE}">●</span>&nbsp;Session report on'
+        )
+        self.report_chip.setToolTip(
+            "A session report is being written: time, mood seen, music, volume. No images."
+        )
+        self.report_chip.hide()
+        top.addWidget(self.report_chip)
         top.addWidget(self.camera_chip)
         outer.addLayout(top)
 
@@ -201,7 +220,11 @@ class KioskWindow(QWidget):
         self.artist.setObjectName("kioskArtist")
         self.playlist_line = QLabel()
         self.playlist_line.setObjectName("kioskPlaylist")
-        for label in (self.caption, self.mood_word, self.title, self.artist, self.playlist_line):
+        # the session plan: where we are ("Step 2 of 3: Gentle · Upbeat in 7 min")
+        self.plan_line = QLabel()
+        self.plan_line.setObjectName("kioskPlan")
+        labels = (self.caption, self.mood_word, self.title, self.artist, self.playlist_line)
+        for label in (*labels, self.plan_line):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         live.addWidget(self.caption)
@@ -211,6 +234,7 @@ class KioskWindow(QWidget):
         live.addWidget(self.artist)
         live.addSpacing(8)
         live.addWidget(self.playlist_line)
+        live.addWidget(self.plan_line)
         live.addStretch(2)
 
         self.controls = QWidget()
@@ -272,6 +296,18 @@ class KioskWindow(QWidget):
         idle.addStretch(4)
         self.pages.addWidget(self.idle_page)
 
+        # resting outside the session hours: a quiet screen, camera off, no music
+        self.rest_page = QWidget()
+        rest = QVBoxLayout(self.rest_page)
+        rest.addStretch(1)
+        self.rest_message = QLabel()
+        self.rest_message.setObjectName("kioskRest")
+        self.rest_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.rest_message.setWordWrap(True)
+        rest.addWidget(self.rest_message)
+        rest.addStretch(1)
+        self.pages.addWidget(self.rest_page)
+
         self.privacy = QLabel(PRIVACY_NOTE)
         self.privacy.setObjectName("kioskPrivacy")
         self.privacy.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -302,7 +338,8 @@ class KioskWindow(QWidget):
         allowed = self._allowed
         self.play_button.setVisible("play_pause" in allowed)
         self.skip_button.setVisible("skip" in allowed)
-        self.volume_group.setVisible("volume" in allowed)
+        fixed = self.session.settings.kiosk.fixed_volume
+        self.volume_group.setVisible("volume" in allowed and not fixed)
         self.playlist_group.setVisible("playlist" in allowed)
         self.controls.setVisible(bool(allowed))
 
@@ -352,6 +389,8 @@ class KioskWindow(QWidget):
             QLabel#kioskTitle {{ font-size: {px(76)}px; font-weight: 700; color: {theme.TEXT}; }}
             QLabel#kioskArtist {{ font-size: {px(46)}px; color: {theme.TEXT_DIM}; }}
             QLabel#kioskPlaylist {{ font-size: {px(32)}px; color: {theme.TEXT_DIM}; }}
+            QLabel#kioskPlan {{ font-size: {px(28)}px; color: {theme.TEXT_DIM}; }}
+            QLabel#kioskRest {{ font-size: {px(44)}px; color: {theme.TEXT_DIM}; }}
             QLabel#kioskVolume {{ font-size: {px(34)}px; font-weight: 600; color: {theme.TEXT};
                 min-width: {px(120)}px; }}
             QLabel#kioskIdle {{ font-size: {px(66)}px; font-weight: 700; color: {theme.TEXT}; }}
@@ -415,7 +454,12 @@ class KioskWindow(QWidget):
         """Render the session's view (every poll, ~250 ms); timing decisions use the injected
         clock."""
         now = self._clock()
+        self._keep_hours()
+        self._keep_volume()
         view = self.session.view()
+        if view.resting:
+            self._show_resting()
+            return
         if view.camera is CameraState.RUNNING:
             if self._idle.update(view.face_present, now) and self._idle.idle:
                 self._on_idle()
@@ -441,6 +485,11 @@ class KioskWindow(QWidget):
             self.caption.setText("NOW PLAYING")
             self.mood_word.setText(playlist.title() if playlist else APP_NAME)
             color = QColor(theme.ACCENT)
+        hide_word = self.session.settings.kiosk.hide_mood_word
+        if hide_word:  # only the music, in a neutral colour
+            self.caption.setText("NOW PLAYING")
+            self.mood_word.setText(playlist_word(playlist) if playlist else APP_NAME)
+            color = QColor(theme.ACCENT)
         if color != self._mood_color:
             self._mood_color = color
             self.update()  # the background glow follows the mood
@@ -461,6 +510,10 @@ class KioskWindow(QWidget):
             self.playlist_line.setText(f"{playlist.title()} playlist · {how}")
         else:
             self.playlist_line.setText("")
+        plan = view.plan
+        self.plan_line.setText(plan.describe() if plan is not None and view.auto else "")
+        self.plan_line.setVisible(bool(self.plan_line.text()))
+        self.report_chip.setVisible(view.report)
         playing = view.playing
         self.play_button.set_icon("pause" if playing else "play")
         self.volume_label.setText("Muted" if view.muted else f"{round(view.volume * 100)}%")
@@ -481,7 +534,46 @@ class KioskWindow(QWidget):
         else:
             self._awake.release()
 
+    def _keep_hours(self) -> None:
+        """Rest outside the session hours, play inside them."""
+        text = self.session.settings.kiosk.session_hours
+        if text != self._hours_text:
+            self._hours_text = text
+            try:
+                self._hours = SessionHours.parse(text)
+            except UserError as exc:
+                log.warning("%s; the kiosk plays at all hours", exc)
+                self._hours = SessionHours()
+        self.session.core.rest(not self._hours.is_open(self._local_time()))
+
+    def _keep_volume(self) -> None:
+        """Hold the volume at or under the admin's limit, whoever changed it (MPRIS too)."""
+        kiosk = self.session.settings.kiosk
+        player = self.session.player
+        allowed = limit_volume(player.volume, kiosk.max_volume, kiosk.fixed_volume)
+        if abs(allowed - player.volume) > 1e-6:
+            player.set_volume(allowed)
+
+    def _show_resting(self) -> None:
+        now = self._local_time()
+        opens = self._hours.next_change(now)
+        when = f" until {opens:%H:%M}" if opens is not None else ""
+        self.rest_message.setText(f"Resting{when}.\nThe camera is off.")
+        self.pages.setCurrentWidget(self.rest_page)
+        self.report_chip.setVisible(self.session.view().report)
+        dot, state = CAMERA_CHIP.get(CameraState.OFF, (theme.TEXT_DIM, "Camera off"))
+        self.camera_chip.setText(f'<span style="color:{dot}">●</span>&nbsp;{state}')
+        if self._mood_color != QColor(theme.BACKGROUND):
+            self._mood_color = QColor(theme.BACKGROUND)
+            self.update()
+        self._awake.release()
+
+    @property
+    def resting(self) -> bool:
+        return self.pages.currentWidget() is self.rest_page
+
     def _on_idle(self) -> None:
+        self.session.core.reset_plan()  # the next visitor's plan starts from their mood
         controller = self.session.controller
         if controller.mode is ControlMode.MANUAL:
             log.info("kiosk: nobody here; the music follows the mood again")
@@ -512,8 +604,9 @@ class KioskWindow(QWidget):
 
     def _change_volume(self, delta: float) -> None:
         player = self.session.player
-        volume = min(1.0, max(0.0, player.volume + delta))
-        player.set_volume(round(volume, 2))
+        kiosk = self.session.settings.kiosk
+        volume = limit_volume(round(player.volume + delta, 2), kiosk.max_volume, kiosk.fixed_volume)
+        player.set_volume(volume)
         if delta > 0 and player.muted:
             player.set_muted(False)
         self.refresh()
@@ -639,6 +732,7 @@ class KioskWindow(QWidget):
     def leave_kiosk(self) -> None:
         log.info("kiosk: leaving kiosk mode (admin PIN)")
         self._exit_allowed = True
+        self.session.core.rest(False)  # the session hours are the kiosk's, not the window's
         self._awake.release()
         if self.guard is not None:
             self.guard.stop()

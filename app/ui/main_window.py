@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     about_requested = Signal()
     quit_requested = Signal()
+    # "Enter kiosk mode" now (the setting "Start in kiosk mode" is for the next start)
+    kiosk_requested = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,6 +149,16 @@ class MainWindow(QMainWindow):
         self.camera_status_label = QLabel()
         self.rate_label = QLabel()
         self.latency_label = QLabel()
+        # shown while a session report is written (Settings → Session)
+        self.report_label = QLabel(
+            f"<span style='color:{theme.LIVE}'>●</span>&nbsp; <b>Session report on</b>"
+        )
+        self.report_label.setToolTip(
+            "A session report is being written: time, mood seen, music, volume. No images. "
+            "Turn it off in Settings → Session."
+        )
+        self.report_label.hide()
+        status.addPermanentWidget(self.report_label)
         status.addPermanentWidget(self.rate_label)
         status.addPermanentWidget(self.latency_label)
         status.addPermanentWidget(self.camera_status_label)
@@ -175,6 +187,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&MoodPlayer")
         self._add_action("settings", "Settings…", "Ctrl+,", self.settings_requested.emit, file_menu)
+        self._add_action(
+            "kiosk", "Enter kiosk mode", "Ctrl+Shift+K", self.kiosk_requested.emit, file_menu
+        )
         file_menu.addSeparator()
         self._add_action("quit", "Quit", "Ctrl+Q", self.quit_requested.emit, file_menu)
 
@@ -448,6 +463,7 @@ class MainWindow(QMainWindow):
         return "  ·  ".join(parts)
 
     def _refresh_status(self, view: SessionView) -> None:
+        self.report_label.setVisible(view.report)
         state = view.camera
         if state is CameraState.RUNNING:
             self.rate_label.setText(f"{view.analyses_per_second:.1f} analyses/s")

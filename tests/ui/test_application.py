@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import paths
@@ -199,3 +200,51 @@ def test_about_dialog_shows_the_model_card_and_the_music(qtbot) -> None:
     accuracy = 100 * card["figures"]["test"]["accuracy"]
     assert f"FER2013 test: {accuracy:.1f} % of 7,178 faces" in model
     assert dialog.music_view.toPlainText().strip()
+
+
+def test_the_right_pin_opens_the_normal_window_and_kiosk_mode_can_come_back(
+    started, tmp_path, qtbot
+) -> None:
+    from app import settings as settings_mod
+    from app.kiosk import PinResult, hash_pin
+
+    path = tmp_path / "settings.toml"
+    chosen = settings_mod.Settings()
+    chosen.kiosk.pin_hash = hash_pin("2468", iterations=1000)
+    settings_mod.save(chosen, path)
+    running = started(_args(path, kiosk=True))
+    kiosk = running.window
+    assert type(kiosk).__name__ == "KioskWindow" and running.kiosk
+    quits: list[bool] = []
+    running.app.aboutToQuit.connect(lambda: quits.append(True))
+    assert kiosk.try_pin("2468").result is PinResult.ACCEPTED
+    # not quitting: the normal window, with Settings reachable
+    main = running.main
+    assert isinstance(main, MainWindow) and main.isVisible()
+    assert running.window is main and not running.kiosk
+    assert not kiosk.isVisible()
+    assert main.actions_by_name["settings"].isEnabled()
+    qtbot.wait(50)
+    assert quits == []
+    # and back to kiosk mode from the menu
+    main.actions_by_name["kiosk"].trigger()
+    again = running.window
+    assert type(again).__name__ == "KioskWindow" and again.isFullScreen() and running.kiosk
+    assert not main.isVisible()
+    assert quits == []
+
+
+def test_a_kiosk_window_closed_without_the_pin_exits_75_to_be_restarted(qtbot, tmp_path) -> None:
+    """A close that got past the kiosk's refusals (not the PIN, not a signal) ends the run with
+    ExitStatus.RESTART, so systemd or the supervisor starts it again."""
+    from app.errors import ExitStatus
+
+    def force_close() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if type(widget).__name__ == "KioskWindow" and widget.isVisible():
+                widget._exit_allowed = True  # as if the window manager destroyed it
+                widget.close()
+
+    QTimer.singleShot(300, force_close)
+    code = application.run(_args(tmp_path / "settings.toml", kiosk=True))
+    assert code == ExitStatus.RESTART == 75
