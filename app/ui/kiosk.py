@@ -83,6 +83,11 @@ CAMERA_CHIP = {
 VOLUME_STEP = 0.1
 IDLE_MESSAGE = "Look at the camera to choose the music"
 PRIVACY_NOTE = "Your expression is read on this device only. Nothing is recorded or sent."
+# While a caregiver's session report is on, the note must not say "nothing is recorded".
+REPORT_NOTE = (
+    "Your expression is read on this device only. A session report (mood and music, no images) "
+    "is being kept here; nothing is sent."
+)
 # Designed at 1080 px high; everything scales with the window's height.
 DESIGN_HEIGHT = 1080.0
 _ACTIVITY_EVENTS = frozenset(
@@ -514,6 +519,7 @@ class KioskWindow(QWidget):
         self.plan_line.setText(plan.describe() if plan is not None and view.auto else "")
         self.plan_line.setVisible(bool(self.plan_line.text()))
         self.report_chip.setVisible(view.report)
+        self.privacy.setText(REPORT_NOTE if view.report else PRIVACY_NOTE)
         playing = view.playing
         self.play_button.set_icon("pause" if playing else "play")
         self.volume_label.setText("Muted" if view.muted else f"{round(view.volume * 100)}%")

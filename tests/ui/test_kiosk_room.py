@@ -107,6 +107,7 @@ def test_the_plan_says_where_we_are_and_the_report_chip_shows(qtbot, tmp_path) -
     room.session.core._sync_plan()
     window = _window(qtbot, room)
     assert not window.report_chip.isVisible()
+    assert "Nothing is recorded" in window.privacy.text()
     room.see("neutral")
     room.tick()
     assert window.plan_line.text() == "Step 1 of 2: Calm · Upbeat in 10 min"
@@ -122,6 +123,8 @@ def test_the_plan_says_where_we_are_and_the_report_chip_shows(qtbot, tmp_path) -
     room.tick()
     assert window.report_chip.isVisible()
     assert "Session report on" in window.report_chip.text()
+    assert "Nothing is recorded" not in window.privacy.text()
+    assert "session report" in window.privacy.text()
     QTest.qWait(10)
     room.session.core.stop()
     assert list(tmp_path.glob("*.csv"))
