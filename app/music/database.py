@@ -23,12 +23,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from app import paths
 from app.music.analysis import Analysis
+from app.music.loudness import Loudness as EngineLoudness
 from app.music.moods import MOODS
 from app.music.r128 import REPLAYGAIN_REFERENCE
 
@@ -421,6 +422,19 @@ class LoudnessLookup:
         except sqlite3.Error as exc:
             log.debug("no library loudness for %s: %s", path, exc)
             return None
+
+
+def levelling_lookup(path: Path | None = None) -> Callable[[Path], EngineLoudness | None]:
+    """The audio engine's ``LoudnessLookup`` (app/music/loudness.py) answered from the library
+    database: the measured LUFS and peak of a scanned track, None for any other (the engine
+    reads ReplayGain tags itself first). Any thread; never creates the database."""
+    lookup = LoudnessLookup(path)
+
+    def answer(track: Path) -> EngineLoudness | None:
+        found = lookup(track)
+        return None if found is None else EngineLoudness(found.lufs, found.peak, "library")
+
+    return answer
 
 
 def _record(row: tuple[object, ...]) -> TrackRecord:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app import paths
 from app.music import library, moods
-from app.music.database import Choice, DatabaseError, LibraryDatabase, TrackRecord
+from app.music.database import Choice, DatabaseError, LibraryDatabase, TrackRecord, default_path
 from app.music.library import Playlist, Track
 
 log = logging.getLogger(__name__)
@@ -198,8 +198,11 @@ def mood_library(
     playlists of ``folders`` (``library.Library`` rules). Reads the disk: call it off the GUI
     thread. Scanning new music into the database is ``scanner.scan_library``'s work."""
     folder_playlists = library.Library(folders).scan()
+    db_file = database_path if database_path is not None else default_path()
+    if not db_file.exists():  # nothing scanned yet: the shipped moods (and no file is made)
+        return with_mood_playlists(folder_playlists, build_mood_playlists(None, folders, shipped))
     try:
-        database = LibraryDatabase(database_path)
+        database = LibraryDatabase(db_file)
     except (DatabaseError, OSError) as exc:
         log.warning("library database not used: %s", exc)
         return with_mood_playlists(folder_playlists, build_mood_playlists(None, folders, shipped))

@@ -311,7 +311,8 @@ def build_session(
     player. Call ``start()`` on the result once the window is shown.
     """
     from app.mood.voter import VoterConfig
-    from app.music.library import default_library
+    from app.music.library import default_folders
+    from app.music.mood_playlists import mood_library
 
     if output is None:
         from app.music.audio import AudioDeviceError
@@ -327,10 +328,10 @@ def build_session(
         except AudioDeviceError as exc:
             log.warning("%s The player will say so when it tries to play.", exc)
 
-    def make_library(current: Settings) -> Library:
-        library = default_library(current.music.playlist_folders)
-        library.scan()
-        return library
+    def make_library(current: Settings) -> dict[str, Playlist]:
+        # the six smart mood playlists (the library database + shipped tracks), then every
+        # folder and file playlist, mappable by hand
+        return mood_library(default_folders(current.music.playlist_folders))
 
     library = make_library(settings)
     player = Player(output)

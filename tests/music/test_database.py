@@ -139,3 +139,19 @@ def test_the_loudness_lookup_answers_from_any_thread(tmp_path: Path) -> None:
     assert lookup(tmp_path / "other.ogg") is None
     db_path.write_bytes(b"garbage")
     assert LoudnessLookup(db_path)(track) is None
+
+
+def test_the_engine_gets_the_measured_loudness(tmp_path: Path) -> None:
+    from app.music.database import levelling_lookup
+    from app.music.loudness import Leveller, Loudness
+
+    db_path = tmp_path / "l.sqlite"
+    track = tmp_path / "a.ogg"
+    with LibraryDatabase(db_path) as db:
+        db.put_analysis(track, 1, 1, 1, an_analysis())
+    lookup = levelling_lookup(db_path)
+    assert lookup(track) == Loudness(-9.5, 0.99, "library")
+    assert lookup(tmp_path / "b.ogg") is None
+    leveller = Leveller(lookup=lookup)
+    assert leveller.loudness(track) == Loudness(-9.5, 0.99, "library")
+    assert leveller.gain_db(track) == pytest.approx(-18 + 9.5)

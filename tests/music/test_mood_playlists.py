@@ -140,6 +140,9 @@ def test_mood_library_is_one_call_for_the_session(
     def unusable(path: object = None) -> None:
         raise DatabaseError("cannot open the library database: disk on fire")
 
+    missing = tmp_path / "never-scanned.sqlite"
+    alone = mood_playlists.mood_library([root], missing)
+    assert sum(len(alone[m]) for m in moods.MOODS) == 18 and not missing.exists()
     monkeypatch.setattr(mood_playlists, "LibraryDatabase", unusable)
     fallback = mood_playlists.mood_library([root], db.path)  # the shipped moods still play
     assert sum(len(fallback[m]) for m in moods.MOODS) == 18
