@@ -3,6 +3,7 @@ controller, voter) with a fake capture worker fed by the test, and a manual cloc
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,17 @@ class FakeWorker:
 
     def latest_frame(self) -> np.ndarray | None:
         return self.frame
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread() -> Any:
+    """Collect each test's leftover Qt wrappers here, on the GUI thread.
+
+    Otherwise a collection that happens to run on another thread (an audio mixing thread, a
+    worker) may delete QObjects there, which crashes Qt.
+    """
+    yield
+    gc.collect()
 
 
 def make_playlists() -> dict[str, Playlist]:
