@@ -3,6 +3,10 @@
 - AUTO: a mood change maps to a playlist through ``settings.mapping()`` (strategy match/lift plus
   the user's edits). With ``music.switch == "now"`` the player fades (``music.fade_s``) to it at
   once; with ``"track_end"`` the switch waits until the current track ends (``pending`` shows it).
+  Pacing: with ``"now"`` a mood change switches the music at most once per
+  ``music.min_switch_s`` (default 60 s); a change inside that time waits (``pending`` with
+  ``pending_at``, the time it will happen) and is dropped when the mood returns to what plays, so a
+  flickering face cannot thrash the playlist. The listener's own choices never wait.
   Before any mood is known, AUTO plays the playlist mapped to "neutral" (or the first playlist).
   A mood whose playlist does not exist is logged and the current playlist keeps playing.
 - MANUAL: ``select(name)``, ``next_playlist()``, ``previous_playlist()``; moods are still recorded
@@ -55,6 +59,12 @@ class Controller:
         self._mode = ControlMode.AUTO
         self._mood: str | None = None
         self._pending: str | None = None
+        self._late_selection: str | None = None
+        self._late_restore: tuple[str, str, float] | None = None
+        # When a paced switch (``music.switch == "now"``) happens; None: at the track end.
+        self._due: float | None = None
+        # When AUTO last followed a mood to another playlist (pacing).
+        self._last_switch: float | None = None
         self._resume: dict[str, tuple[int, float]] = {}
         # The playlist the last run ended in (``restore``): Auto starts there until a mood is seen.
         self._restored: str | None = None
@@ -64,7 +74,7 @@ class Controller:
         self.apply_settings()
         player.on_track_end = self._on_track_end
         # A switch waiting for the track end: do not chain the next track gaplessly meanwhile.
-        player.hold_next = lambda: self._pending is not None
+        player.hold_next = lambda: self._pending is not None and self._due is None
 
     # ---- what the UI shows ---------------------------------------------------------------------
 
@@ -84,8 +94,18 @@ class Controller:
 
     @property
     def pending(self) -> str | None:
-        """The playlist AUTO will switch to when the current track ends (``track_end``)."""
+        """The playlist AUTO will switch to: when the current track ends (``track_end``), or at
+        ``pending_at`` (pacing)."""
         return self._pending
+
+    @property
+    def pending_at(self) -> float | None:
+        """When the pending switch happens (clock time); None: at the end of this track."""
+        return self._due if self._pending is not None else None
+
+    @property
+    def min_switch_s(self) -> float:
+        return max(0.0, float(getattr(self.settings.music, "min_switch_s", 0.0)))
 
     def playlist_names(self) -> list[str]:
         """Playlists in a stable order: the default mood playlists first, then by name."""
@@ -135,8 +155,31 @@ class Controller:
             playlists = dict(library)
         self._playlists = dict(playlists)
         self._resume = {k: v for k, v in self._resume.items() if k in self._playlists}
+        if self._pending is not None and self._pending not in self._playlists:
+            self._pending = self._due = None
         if not self._playlists:
             log.warning("no playlists found")
+        elif self._started and self.player.playlist is None:
+            # Started before any playlist existed (the library arrived late): begin now.
+            self.start()
+        else:
+            self._arrived()
+
+    def _arrived(self) -> None:
+        """The library read after start-up holds what the last run chose or ended in: go there,
+        unless the listener or a mood has moved the music meanwhile."""
+        late, self._late_selection = self._late_selection, None
+        auto = self._mode is ControlMode.AUTO
+        chosen = late is not None and late == self.settings.window.last_selection
+        if chosen and late is not None and late in self._playlists and auto:
+            self.select(late)
+            self._late_restore = None
+            return
+        restore, self._late_restore = self._late_restore, None
+        fits = restore is not None and restore[0] in self._playlists and self._mood is None
+        if fits and auto and restore is not None and self.restore(*restore):
+            self._restored = None
+            self._switch_to(restore[0], fade=0.0)
 
     def apply_settings(self) -> None:
         """Give the player ``settings.music``'s volume, mute, repeat and shuffle (after edits)."""
@@ -160,6 +203,8 @@ class Controller:
         """
         found = self._playlists.get(playlist)
         if found is None or not found.tracks:
+            # Perhaps in the listener's library, which arrives after start-up (set_library).
+            self._late_restore = (playlist, track, position)
             return False
         index = next((i for i, t in enumerate(found.tracks) if str(t.path) == track), None)
         if index is None:
@@ -174,6 +219,8 @@ class Controller:
         playlist the last run ended in, see ``restore``, until a mood is seen)."""
         self._started = True
         last = self.settings.window.last_selection
+        # A chosen playlist of the listener's library, which may arrive later (set_library).
+        self._late_selection = last if last != AUTO_LABEL and last not in self._playlists else None
         restored, self._restored = self._restored, None
         if last != AUTO_LABEL and last in self._playlists:
             self.select(last)
@@ -189,9 +236,10 @@ class Controller:
         mood at once (as a new mood would, so "when the track ends" still waits)."""
         if self._mode is not ControlMode.AUTO or not self._started:
             return
-        self._pending = None
+        self._pending = self._due = None
         if self._mood is not None:
-            self._follow(self._mood)
+            # The listener's edit: acts at once, not paced.
+            self._follow(self._mood, self._clock(), paced=False)
             return
         target = self.playlist_for(None)
         if target is not None and target != self.playlist_name:
@@ -207,21 +255,23 @@ class Controller:
         if self._plan is not None and mood is not None:
             self._plan.observe(mood, self._clock() if now is None else now)
         if self._mode is ControlMode.AUTO and self._started and mood is not None:
-            self._follow(mood)
+            self._follow(mood, self._clock() if now is None else now)
 
     def select(self, name: str) -> None:
         """Manual override: play ``name`` (resuming where it was) until ``set_auto()``."""
         if name not in self._playlists:
             raise UserError(f"There is no playlist called “{name}”; choose one from the list.")
         self._started = True
+        self._late_selection = self._late_restore = None
         self._set_mode(ControlMode.MANUAL, f"selected {name}")
-        self._pending = None
+        self._pending = self._due = None
         self._switch_to(name, fade=self.settings.music.fade_s)
         self.settings.window.last_selection = name
 
     def set_auto(self) -> None:
         """Back to following the mood: switch now to the voted mood's playlist."""
         self._started = True
+        self._late_selection = self._late_restore = None
         self._set_mode(ControlMode.AUTO, "auto")
         self.settings.window.last_selection = AUTO_LABEL
         self._apply_auto(fade=self.settings.music.fade_s)
@@ -236,13 +286,23 @@ class Controller:
         """Called by the UI timer: start if needed, let the player notice track ends and fades."""
         if not self._started:
             self.start()
-        when = self._clock() if now is None else now
+        now = self._clock() if now is None else now
+        if (
+            self._pending is not None
+            and self._due is not None
+            and now >= self._due
+            and self._mode is ControlMode.AUTO
+        ):
+            target, self._pending, self._due = self._pending, None, None
+            if target in self._playlists and target != self.playlist_name:
+                self._paced_switch(target, now)
         plan = self._plan
         if plan is not None and plan.started and self._mode is ControlMode.AUTO:
-            planned = plan.playlist(when)
+            planned = plan.playlist(now)
             if planned is not None and planned != self.playlist_name and self._mood is not None:
-                self._follow(self._mood)  # the plan took its next step
-        self.player.poll(when)
+                # the plan took its next step: its own schedule, not paced
+                self._follow(self._mood, now, paced=False)
+        self.player.poll(now)
 
     # ---- internals -----------------------------------------------------------------------------
 
@@ -252,7 +312,7 @@ class Controller:
             self._mode = mode
 
     def _apply_auto(self, fade: float) -> None:
-        self._pending = None
+        self._pending = self._due = None
         target = self.playlist_for(self._mood)
         if target is None:
             log.warning("mood %r maps to no existing playlist; keeping the current one", self._mood)
@@ -262,7 +322,9 @@ class Controller:
                 return
         self._switch_to(target, fade=fade)
 
-    def _follow(self, mood: str) -> None:
+    def _follow(self, mood: str, now: float | None = None, paced: bool = True) -> None:
+        """AUTO follows ``mood`` (at ``now``; paced: at most once per ``min_switch_s``)."""
+        now = self._clock() if now is None else now
         target = self.playlist_for(mood)
         if target is None:
             wanted = self.settings.mapping().get(mood)
@@ -274,18 +336,36 @@ class Controller:
             )
             return
         if target == self.playlist_name and self.player.state is not PlayerState.ERROR:
-            self._pending = None
+            self._pending = self._due = None
             return
         if self.settings.music.switch == "track_end" and self.player.state is PlayerState.PLAYING:
             log.debug("mood %s: %s will play when this track ends", mood, target)
-            self._pending = target
+            self._pending, self._due = target, None
             return
+        gap = self.min_switch_s
+        if (
+            paced
+            and self._last_switch is not None
+            and gap > 0
+            and now - self._last_switch < gap
+            and self.player.state is PlayerState.PLAYING
+        ):
+            self._pending, self._due = target, self._last_switch + gap
+            log.debug("mood %s: %s waits until %.1f (pacing)", mood, target, self._due)
+            return
+        self._pending = self._due = None
+        self._paced_switch(target, now)
+
+    def _paced_switch(self, target: str, now: float) -> None:
         # A paused or stopped listener stays so: the new playlist waits, ready, for play().
         listening = self.player.state in (PlayerState.PLAYING, PlayerState.ERROR)
+        self._last_switch = now
         self._switch_to(target, fade=self.settings.music.fade_s, play=listening)
 
     def _on_track_end(self, track: Track) -> bool:
         """Player hook: apply a deferred AUTO switch instead of moving to the next track."""
+        if self._pending is not None and self._due is not None:
+            return False  # a paced switch waits for its time, not for the track end
         if self._pending is None or self._mode is not ControlMode.AUTO:
             self._pending = None
             return False

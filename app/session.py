@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -35,7 +35,9 @@ from app.mood.plan import PlanConfig, PlanState, PlanStatus, SessionPlan
 from app.mood.voter import MoodChange, MoodVoter
 from app.music.audio import AudioOutput
 from app.music.library import Library, Playlist, Track
+from app.music.mood_playlists import Placement
 from app.music.player import Player, PlayerState, RepeatMode
+from app.music.scanner import ScanProgress, ScanResult
 from app.report import ReportRow, SessionReport, report_dir
 from app.settings import Settings
 from app.vision.capture import Analyzer, CaptureState
@@ -54,6 +56,10 @@ TIMELINE_SECONDS = 300.0
 RESUME_STEP_S = 5.0
 # Readings younger than this count towards "analyses per second".
 RATE_WINDOW_S = 3.0
+# Skipped files of a scan named one by one in the log (and the problem list).
+MAX_LOGGED_SKIPS = 200
+# What the listener can do to one track's place in the mood playlists (``change_track``).
+TRACK_ACTIONS = ("move", "pin", "unpin", "exclude", "include", "reset")
 
 
 # Expressions as mood words for people.
@@ -141,6 +147,9 @@ class SessionView:
     report: bool = False
     # resting outside the kiosk's session hours: camera off, music paused
     resting: bool = False
+    # the library
+    scan: ScanProgress | None = None  # the background scan now running, if any
+    pending_in_s: float | None = None  # a paced switch happens in this many seconds
 
     @property
     def auto(self) -> bool:
@@ -197,6 +206,33 @@ OnReading = Callable[[Reading], object]
 OnState = Callable[[CaptureState], object]
 # worker_factory(analyzer, on_reading, on_state); the callbacks may be called from any thread.
 WorkerFactory = Callable[[Analyzer, OnReading, OnState], CameraWorker]
+
+
+class LibraryScan(Protocol):
+    """What the session needs of a background library scan (``app.music.scanner.ScanTask``)."""
+
+    result: ScanResult | None
+    error: str | None
+
+    def start(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+# scan_factory(settings, on_progress, on_done) -> an unstarted scan (None: nothing to scan); its
+# callbacks may come from any thread.
+ScanFactory = Callable[
+    [Settings, Callable[[ScanProgress], None], Callable[[object], None]], LibraryScan | None
+]
+
+
+class LibraryPlaylists(dict[str, Playlist]):
+    """Playlists by name, with the sentences the library read left for the listener (a folder
+    over a limit, ...): the session says each once, in the status bar."""
+
+    def __init__(self, playlists: dict[str, Playlist], notes: Sequence[str] = ()) -> None:
+        super().__init__(playlists)
+        self.notes = tuple(notes)
 
 
 class TaskRunner(Protocol):
@@ -303,6 +339,23 @@ def describe_source(spec: str) -> str:
     return Path(spec).name or spec
 
 
+def scan_summary(result: ScanResult, last: ScanProgress | None = None) -> str:
+    """One sentence on a finished scan for the status bar."""
+    skipped = ""
+    if result.skipped:
+        skipped = f"; {len(result.skipped):,} files skipped (the log says why)"
+    if result.cancelled:
+        where = ""
+        if last is not None and last.phase == "listening":
+            where = f" at {last.done:,} of {last.total:,}"
+        return (
+            f"Library scan cancelled{where}; what was analysed is kept, and the next start "
+            f"goes on from there{skipped}."
+        )
+    new = f", {result.analysed:,} new" if result.analysed else ""
+    return f"Library ready: {result.tracks:,} tracks sorted by mood{new}{skipped}."
+
+
 def mood_word(mood: str) -> str:
     """An expression as a mood word ("neutral" -> "Calm")."""
     return MOOD_WORDS.get(mood, mood)
@@ -352,6 +405,8 @@ class Session:
         run_task: TaskRunner | None = None,
         wall: Clock = time.time,
         reports: Path | None = None,
+        scan_factory: ScanFactory | None = None,
+        database_path: Path | None = None,
     ) -> None:
         self.settings = settings
         # wall-clock time for the session report's rows, and where reports go
@@ -372,6 +427,16 @@ class Session:
         self.analyzer_factory = analyzer_factory
         self.worker_factory = worker_factory
         self.voter_factory = voter_factory
+        # Makes the background library scan (start() and new playlist folders run one).
+        self.scan_factory = scan_factory
+        # The library database ("why this track is here", the listener's moves).
+        self.database_path = database_path
+        self._scan: LibraryScan | None = None
+        self._scan_id = 0
+        self._scan_cancelled = False
+        self._library_notes: set[str] = set()
+        # The newest progress of the running scan (None: no scan running).
+        self.scan_progress: ScanProgress | None = None
         self._inbox: Inbox | None = None
         if post is None:
             self._inbox = Inbox()
@@ -429,6 +494,10 @@ class Session:
             self._start_camera()
         else:
             self.set_camera_state(CameraState.OFF)
+        if self.library_factory is not None and self.scan_factory is not None:
+            # What earlier scans found plays at once; then new and changed files are analysed.
+            self.rescan_library()
+        self.scan_library()
 
     def stop(self, timeout: float = 1.0, drain: bool = False) -> None:
         """Stop the camera worker (joined within ``timeout``) and the music, close the output.
@@ -440,6 +509,11 @@ class Session:
         self._stopped = True
         self._stop_camera(timeout, drain=drain)
         self._close_report()
+        if self._scan is not None:
+            # Commits go track by track: the next start goes on from where this one stopped.
+            self._scan.cancel()
+            self._scan = None
+            self.scan_progress = None
         if self.player is not None:
             try:
                 self.player.stop()
@@ -836,7 +910,15 @@ class Session:
             plan=controller.plan_status(self.clock()) if controller is not None else None,
             report=self.report is not None,
             resting=self.resting,
+            scan=self.scan_progress,
+            pending_in_s=self._pending_in(),
         )
+
+    def _pending_in(self) -> float | None:
+        controller = self.controller
+        if controller is None or controller.pending is None or controller.pending_at is None:
+            return None
+        return max(0.0, controller.pending_at - self.clock())
 
     def reason(self) -> str:
         """Why this playlist plays, in one sentence ("" before anything is chosen)."""
@@ -854,6 +936,12 @@ class Session:
             return "Auto: follows your mood when the camera sees you"
         word = mood_word(mood)
         pending = controller.pending
+        due = self._pending_in()
+        if pending is not None and pending != current and due is not None:
+            return (
+                f"{word} → {playlist_word(pending)} next, in {due:.0f} s: switches are at least "
+                f"{controller.min_switch_s:.0f} s apart ({playlist_word(current)} until then)"
+            )
         if pending is not None and pending != current:
             return (
                 f"{word} → {playlist_word(pending)} when this track ends "
@@ -881,6 +969,7 @@ class Session:
             controller.settings = new
             if new.music.playlist_folders != old.music.playlist_folders:
                 self.rescan_library()
+                self.scan_library()
             controller.apply_settings()  # volume, mute, repeat, shuffle from the new settings
             if _music_key(new) != _music_key(old):
                 controller.settings_changed()  # the current mood's new playlist, at once
@@ -922,6 +1011,10 @@ class Session:
                 return  # a newer scan is on its way
             self.library = library
             controller.set_library(library)
+            for note in getattr(library, "notes", ()):
+                if note not in self._library_notes:
+                    self._library_notes.add(note)
+                    self._notice(note)
             controller.settings_changed()  # a playlist the mood maps to may be there now
             for listener in list(self._listeners):
                 listener.ticked()
@@ -933,6 +1026,152 @@ class Session:
             self._notice(f"Could not scan the playlist folders: {exc}")
 
         self._run_task(lambda: factory(settings), done, failed)
+        return True
+
+    # -- the library scan --------------------------------------------------------------------------
+
+    @property
+    def scanning(self) -> bool:
+        return self._scan is not None
+
+    def scan_library(self) -> bool:
+        """Analyse new and changed files of the library in the background (``scan_factory``);
+        a scan already running is cancelled first. When it ends the smart playlists are rebuilt
+        (``rescan_library``); what plays goes on. False when there is nothing to scan with."""
+        if self.scan_factory is None or self._stopped:
+            return False
+        if self._scan is not None:
+            self._scan.cancel()
+            self._scan = None
+        self._scan_id += 1
+        scan_id = self._scan_id
+        post = self._post
+
+        def on_progress(progress: ScanProgress) -> None:  # the scan's thread
+            post(lambda: self._scan_progressed(scan_id, progress))
+
+        def on_done(_result: object) -> None:  # the scan's thread
+            post(lambda: self._scan_finished(scan_id, scan))
+
+        made = self.scan_factory(self.settings, on_progress, on_done)
+        if made is None:
+            self._scan = None
+            self.scan_progress = None
+            return False
+        scan = made
+        self._scan = scan
+        self._scan_cancelled = False
+        self.scan_progress = ScanProgress("finding", 0, 0)
+        scan.start()
+        return True
+
+    def cancel_scan(self) -> bool:
+        """Stop the running scan after the file it is on (what it analysed is kept; the next
+        scan goes on from there). False when none runs."""
+        if self._scan is None:
+            return False
+        self._scan.cancel()
+        self._scan_cancelled = True
+        return True
+
+    def _scan_progressed(self, scan_id: int, progress: ScanProgress) -> None:
+        if scan_id != self._scan_id or self._scan is None:
+            return
+        self.scan_progress = progress
+
+    def _scan_finished(self, scan_id: int, scan: LibraryScan) -> None:
+        if scan_id != self._scan_id:
+            return  # overtaken by a newer scan
+        self._scan = None
+        last, self.scan_progress = self.scan_progress, None
+        result = scan.result
+        if scan.error:
+            self._notice(scan.error)
+        elif result is not None:
+            for item in result.skipped[:MAX_LOGGED_SKIPS]:  # the scanner lists them in problems
+                log.info("library: skipped %s: %s", item.path, item.reason)
+            if result.analysed or result.skipped or result.cancelled:
+                self._notice(scan_summary(result, last))
+            if result.set_aside is not None:
+                self._notice(
+                    f"The library database was damaged; it was set aside as {result.set_aside} "
+                    "and a new one made."
+                )
+            for note in (*result.notes, *sorted(self._library_notes)):
+                self._notice(note)  # limits last, so the summary does not hide them
+        if not self._stopped:
+            self.rescan_library()
+
+    # -- "why this track is here" and the listener's choices -------------------------------------
+
+    def explain_track(self, path: Path, on_done: Callable[[Placement | None], None]) -> bool:
+        """Find where ``path`` sits and why (``mood_playlists.placement_of``), off this thread;
+        ``on_done(placement)`` then runs on this thread (None: no database to ask)."""
+        database_path = self.database_path
+        if database_path is None:
+            return False
+
+        def work() -> Placement | None:
+            from app.music import mood_playlists
+            from app.music.database import LibraryDatabase
+
+            if not database_path.is_file():
+                return None
+            with LibraryDatabase(database_path) as db:
+                return mood_playlists.placement_of(db, Path(path), paths.playlists_dir())
+
+        def failed(exc: BaseException) -> None:
+            log.warning("could not read the library database: %s", exc)
+            on_done(None)
+
+        self._run_task(work, on_done, failed)
+        return True
+
+    def change_track(
+        self,
+        path: Path,
+        action: str,
+        mood: str | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> bool:
+        """The listener's choice for one track, stored in the library database (rescans keep
+        it): ``action`` "move" (to ``mood``), "pin", "unpin", "exclude", "include" or "reset".
+        Runs off this thread; the smart playlists are rebuilt after, what plays goes on."""
+        database_path = self.database_path
+        if database_path is None:
+            return False
+        if action not in TRACK_ACTIONS or (action == "move" and not mood):
+            raise ValueError(f"unknown track action {action!r}")
+        target = Path(path)
+
+        def work() -> str:
+            from app.music import mood_playlists
+            from app.music.database import LibraryDatabase
+
+            with LibraryDatabase(database_path) as db:
+                if action == "move":
+                    assert mood is not None
+                    mood_playlists.move(db, target, mood)
+                elif action in ("pin", "unpin"):
+                    mood_playlists.pin(db, target, action == "pin")
+                elif action in ("exclude", "include"):
+                    mood_playlists.exclude(db, target, action == "exclude")
+                else:
+                    mood_playlists.forget_choice(db, target)
+                placed = mood_playlists.placement_of(db, target, paths.playlists_dir())
+            return placed.explain()
+
+        def done(text: str) -> None:
+            self._notice(f"{target.name}: {text}.")
+            self.rescan_library()
+            if on_done is not None:
+                on_done()
+
+        def failed(exc: BaseException) -> None:
+            log.warning("could not store the choice for %s: %s", target, exc)
+            self._notice(f"Could not store your choice for {target.name}: {exc}")
+
+        self._run_task(work, done, failed)
         return True
 
     def save_settings(self) -> bool:

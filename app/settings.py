@@ -470,6 +470,16 @@ class MusicSettings:
         help="Fade to the new playlist at once, or when the current track ends.",
         widget="radio",
     )
+    min_switch_s: float = option(
+        60.0,
+        range=(0.0, 900.0),
+        label="Least time between mood changes",
+        help='A mood change switches the music at most once in this time (with "at once"), so '
+        "a flickering face does not thrash the playlist. 0: every change at once.",
+        step=10.0,
+        decimals=0,
+        unit="s",
+    )
     playlist_folders: list[str] = option(
         [],
         label="Extra playlist folders",

@@ -30,11 +30,17 @@ def library(duration: float = 30.0, count: int = 3) -> dict[str, Playlist]:
     }
 
 
-def rig(settings: Settings | None = None, playlists: dict[str, Playlist] | None = None):
+def rig(
+    settings: Settings | None = None,
+    playlists: dict[str, Playlist] | None = None,
+    min_switch_s: float = 0.0,
+):
+    """``min_switch_s``: the pacing (0 here, so tests of the mapping see every switch)."""
     clock = ManualClock(10.0)
     out = FakeOutput(clock=clock, default_duration=30.0)
     player = Player(out, clock=clock, rng=random.Random(1))
     settings = settings or Settings()
+    settings.music.min_switch_s = min_switch_s
     ctl = Controller(player, playlists or library(), settings, clock=clock)
     return clock, out, player, ctl
 
@@ -296,3 +302,137 @@ def test_resume_state_is_what_plays_now() -> None:
     run(clock, ctl, 4.0)
     name, track, position = ctl.resume_state()
     assert (name, track) == ("calm", "/m/calm/1.ogg") and position == pytest.approx(4.0)
+
+
+# ---- pacing ----------------------------------------------------------------------------------
+
+
+def test_a_flickering_face_switches_at_most_once_a_minute() -> None:
+    """Two faces alternating every 2.5 s for 90 s (36 mood changes): at most 2 switches."""
+    clock, _out, player, ctl = rig(playlists=library(duration=400.0), min_switch_s=60.0)
+    ctl.tick()
+    switches: list[tuple[float, str | None]] = []
+    last = ctl.playlist_name
+    start = clock()
+    mood_changes = 0
+    while clock() - start < 90.0:
+        mood = "happy" if int((clock() - start) / 2.5) % 2 == 0 else "angry"
+        if mood != ctl.mood:
+            ctl.on_mood(mood, clock())
+            mood_changes += 1
+        clock.advance(0.25)
+        ctl.tick()
+        if ctl.playlist_name != last:
+            last = ctl.playlist_name
+            switches.append((clock() - start, last))
+    assert mood_changes >= 30
+    assert 1 <= len(switches) <= 2, switches
+    if len(switches) == 2:
+        assert switches[1][0] - switches[0][0] >= 60.0 - 0.26
+    assert player.state is PlayerState.PLAYING
+
+
+def test_without_pacing_the_same_flicker_thrashes() -> None:
+    """The same script with pacing off switches at nearly every change (the test can fail)."""
+    clock, _out, _player, ctl = rig(playlists=library(duration=400.0), min_switch_s=0.0)
+    ctl.tick()
+    switches = 0
+    last = ctl.playlist_name
+    start = clock()
+    while clock() - start < 90.0:
+        mood = "happy" if int((clock() - start) / 2.5) % 2 == 0 else "angry"
+        if mood != ctl.mood:
+            ctl.on_mood(mood, clock())
+        clock.advance(0.25)
+        ctl.tick()
+        if ctl.playlist_name != last:
+            last = ctl.playlist_name
+            switches += 1
+    assert switches > 10
+
+
+def test_a_waiting_switch_happens_at_its_time_and_says_when() -> None:
+    clock, _out, _player, ctl = rig(playlists=library(duration=400.0), min_switch_s=60.0)
+    ctl.tick()
+    ctl.on_mood("sad", clock())  # lift: sad -> upbeat, the first switch is at once
+    run(clock, ctl, 2.0)
+    assert ctl.playlist_name == "upbeat" and ctl.pending is None
+    switched = clock() - 2.0
+    run(clock, ctl, 10.0)
+    ctl.on_mood("angry", clock())  # -> calm, but only 12 s after the last switch
+    assert ctl.pending == "calm" and ctl.pending_at == pytest.approx(switched + 60.0)
+    assert ctl.playlist_name == "upbeat"
+    run(clock, ctl, 40.0)
+    assert ctl.playlist_name == "upbeat" and ctl.pending == "calm"
+    run(clock, ctl, 10.0)  # past the 60 s
+    assert ctl.playlist_name == "calm" and ctl.pending is None and ctl.pending_at is None
+
+
+def test_a_mood_that_returns_while_waiting_drops_the_switch() -> None:
+    clock, _out, _player, ctl = rig(playlists=library(duration=400.0), min_switch_s=60.0)
+    ctl.tick()
+    ctl.on_mood("sad", clock())
+    run(clock, ctl, 5.0)
+    ctl.on_mood("angry", clock())
+    assert ctl.pending == "calm"
+    ctl.on_mood("sad", clock())  # back to what plays
+    assert ctl.pending is None
+    run(clock, ctl, 80.0)
+    assert ctl.playlist_name == "upbeat"
+
+
+def test_the_listeners_choice_never_waits() -> None:
+    clock, _out, _player, ctl = rig(playlists=library(duration=400.0), min_switch_s=60.0)
+    ctl.tick()
+    ctl.on_mood("sad", clock())
+    run(clock, ctl, 2.0)
+    ctl.select("intense")
+    run(clock, ctl, 2.0)
+    assert ctl.playlist_name == "intense"
+    ctl.set_auto()
+    run(clock, ctl, 2.0)
+    assert ctl.playlist_name == "upbeat"
+
+
+def test_a_library_that_arrives_late_starts_auto() -> None:
+    _clock, _out, player, ctl = rig(playlists={"x": Playlist("x", ())}, min_switch_s=60.0)
+    ctl.set_library({})
+    ctl.tick()
+    assert ctl.playlist_name is None
+    ctl.set_library(library())
+    assert ctl.playlist_name == "calm" and player.state is PlayerState.PLAYING
+
+
+def test_a_chosen_playlist_of_the_library_that_arrives_late_is_played() -> None:
+    """Start-up shows the shipped playlists first; the listener's library comes after."""
+    settings = Settings()
+    settings.window.last_selection = "road trip"
+    mine = library()
+    mine["road trip"] = Playlist("road trip", (Track(Path("/m/r/1.ogg"), "r1", duration=30.0),))
+    shipped = library()
+    _clock, _out, _player, ctl = rig(settings, playlists=shipped)
+    ctl.tick()
+    assert ctl.mode is ControlMode.AUTO and ctl.playlist_name == "calm"
+    ctl.set_library(mine)
+    assert ctl.mode is ControlMode.MANUAL and ctl.playlist_name == "road trip"
+
+
+def test_a_resume_point_in_the_late_library_is_resumed() -> None:
+    mine = library()
+    mine["road trip"] = Playlist(
+        "road trip", tuple(Track(Path(f"/m/r/{i}.ogg"), f"r{i}", duration=30.0) for i in range(3))
+    )
+    _clock, out, player, ctl = rig(playlists=library())
+    assert not ctl.restore("road trip", "/m/r/2.ogg", 7.0)
+    ctl.tick()
+    assert ctl.playlist_name == "calm"
+    ctl.set_library(mine)
+    assert ctl.playlist_name == "road trip" and player.index == 2
+    assert out.calls[-1] == ("play", pytest.approx(7.0), 0)
+    # a mood seen before the library arrived wins over the old resume point
+    clock2, _out2, _player2, ctl2 = rig(playlists=library())
+    ctl2.restore("road trip", "/m/r/2.ogg", 7.0)
+    ctl2.tick()
+    ctl2.on_mood("happy", clock2())
+    ctl2.set_library(mine)
+    assert ctl2.playlist_name == "upbeat"

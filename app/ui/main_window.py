@@ -32,6 +32,7 @@ from app.ui.camera_view import CameraPanel
 from app.ui.mood_view import MoodPanel
 from app.ui.player_view import (
     Card,
+    LibraryBar,
     NowPlaying,
     PlaylistBar,
     TrackList,
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         self._last_frame: Any = None
         self._last_error: str | None = None
+        self._explaining: Any = None  # the track whose "why here" is being asked
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(900, 640)
         self._setup_ui()
@@ -124,6 +126,13 @@ class MainWindow(QMainWindow):
         self.playlist_info.setObjectName("dim")
         self.playlist_card.body.addWidget(self.playlist_info)
         self.playlist_card.body.addWidget(self.track_list, 1)
+        self.track_details = QLabel()
+        self.track_details.setObjectName("dim")
+        self.track_details.setWordWrap(True)
+        self.track_details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.playlist_card.body.addWidget(self.track_details)
+        self.library_bar = LibraryBar()
+        self.playlist_card.body.addWidget(self.library_bar)
         right.addWidget(self.playlist_card, 1)
         outer.addLayout(right, 1)
         self.setCentralWidget(central)
@@ -254,6 +263,9 @@ class MainWindow(QMainWindow):
         p.next_playlist_requested.connect(self.next_playlist)
         p.previous_playlist_requested.connect(self.previous_playlist)
         self.track_list.track_requested.connect(self.play_track)
+        self.track_list.selection_changed.connect(self.explain_track)
+        self.track_list.choice_requested.connect(self.change_track)
+        self.library_bar.cancel_requested.connect(self.cancel_scan)
         self.camera_panel.preview_visibility_requested.connect(self._on_preview_visibility)
 
     # -- commands (what the listener asked for) -------------------------------------------------
@@ -366,6 +378,55 @@ class MainWindow(QMainWindow):
             return
         self._command("play that track", lambda: self.player.set_playlist(playlist, index=index))
 
+    def cancel_scan(self) -> None:
+        if self.session.cancel_scan():
+            self.library_bar.label.setText("Stopping after this file…")
+
+    def _track_at(self, index: int) -> Any:
+        tracks = self.session.view().tracks
+        return tracks[index] if 0 <= index < len(tracks) else None
+
+    def explain_track(self, index: int) -> None:
+        """Show why the track at ``index`` is in its playlist (asked off the GUI thread)."""
+        track = self._track_at(index)
+        if track is None:
+            self.track_details.setText("")
+            return
+        self._explaining = track.path
+
+        def shown(placement: Any) -> None:
+            if self._explaining != track.path:
+                return  # another track was selected meanwhile
+            if placement is None:
+                text = "not analysed yet: the library scan has not listened to it"
+                self.track_list.set_placement(index, text, None, False, False)
+            else:
+                text = placement.explain()
+                self.track_list.set_placement(
+                    index,
+                    text,
+                    placement.mood,
+                    placement.pinned,
+                    placement.source == "excluded",
+                )
+            self.track_details.setText(f"Why here — {track.title}: {text}")
+
+        if not self.session.explain_track(track.path, shown):
+            self.track_details.setText("")
+
+    def change_track(self, index: int, action: str, mood: str) -> None:
+        track = self._track_at(index)
+        if track is None:
+            return
+
+        def apply() -> None:
+            # Read back once stored: the details line and the menu show the new place.
+            self.session.change_track(
+                track.path, action, mood or None, on_done=lambda: self.explain_track(index)
+            )
+
+        self._command("store your choice", apply)
+
     def toggle_preview(self) -> None:
         self.camera_panel.set_preview_visible(not self.camera_panel.preview_visible)
         self._on_preview_visibility(self.camera_panel.preview_visible)
@@ -424,6 +485,7 @@ class MainWindow(QMainWindow):
         self.playlist_bar.set_selection(auto, name)
         self.track_list.set_tracks(list(view.tracks))
         self.track_list.set_current(view.index)
+        self.library_bar.set_progress(view.scan)
         self.actions_by_name["preview"].setChecked(self.camera_panel.preview_visible)
         self.actions_by_name["camera"].setChecked(view.camera_wanted)
         self.playlist_info.setText(self._playlist_summary(view))

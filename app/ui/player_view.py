@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QLinearGradient, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -13,6 +13,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
     QSizePolicy,
     QSlider,
     QStyle,
@@ -462,16 +465,29 @@ class PlaylistBar(QWidget):
         self._on_activated(index)
 
 
+# Rows added to the track list per event-loop turn.
+FILL_CHUNK = 100
+MOOD_NAMES = ("calm", "gentle", "upbeat", "energetic", "melancholy", "intense")
+
+
 class TrackList(QTreeWidget):
-    """The current playlist's tracks; double-click plays one."""
+    """The current playlist's tracks; double-click plays one. The context menu says why a track
+    is in its mood playlist and lets the listener move, pin or exclude it."""
 
     # Index in the current playlist.
     track_requested = Signal(int)
+    # The selected track changed: its index (-1: none).
+    selection_changed = Signal(int)
+    # (index, action, mood): action "move" (to mood), "pin", "unpin", "exclude", "include",
+    # "reset" -- the listener's choice for that track's place in the mood playlists.
+    choice_requested = Signal(int, str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._tracks: list[Any] = []
         self._current = -1
+        self._filled = 0
+        self._fill_generation = 0
         self.setColumnCount(4)
         self.setHeaderLabels(["#", "TITLE", "ARTIST", "TIME"])
         self.setRootIsDecorated(False)
@@ -480,23 +496,106 @@ class TrackList(QTreeWidget):
         self.setSelectionMode(QTreeWidget.SelectionMode.SingleSelection)
         header = self.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths, not ResizeToContents: measuring every row of a long playlist at each
+        # change held the window for 0.2 s at 5,000 tracks.
+        digits = self.fontMetrics().horizontalAdvance("00000") + 16
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, digits)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.setToolTip("Double-click a track to play it")
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(3, self.fontMetrics().horizontalAdvance("00:00:00") + 20)
+        self.setToolTip("Double-click a track to play it; right-click: why it is here")
         self.itemActivated.connect(self._on_activated)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
+        self.currentItemChanged.connect(
+            lambda item, _old: self.selection_changed.emit(
+                self.indexOfTopLevelItem(item) if item is not None else -1
+            )
+        )
+        # What the window last learnt about the selected track ("why it is here"), for the menu:
+        # (index, text, mood, pinned, excluded).
+        self.placement: tuple[int, str, str | None, bool, bool] | None = None
+        self.menu: QMenu | None = None
+
+    def set_placement(
+        self, index: int, text: str, mood: str | None, pinned: bool, excluded: bool
+    ) -> None:
+        self.placement = (index, text, mood, pinned, excluded)
+
+    def build_menu(self, index: int) -> QMenu:
+        """The context menu of track ``index`` (also what tests drive)."""
+        menu = QMenu(self)
+        placed = self.placement if self.placement and self.placement[0] == index else None
+        why = menu.addAction(f"Why here: {placed[1]}" if placed else "Why here: looking…")
+        why.setEnabled(False)
+        menu.addSeparator()
+        move = menu.addMenu("Move to mood")
+        move.setObjectName("move")
+        for mood in MOOD_NAMES:
+            action = move.addAction(mood.capitalize())
+            action.setObjectName(f"move:{mood}")
+            action.setCheckable(True)
+            action.setChecked(bool(placed and placed[2] == mood))
+            action.triggered.connect(
+                lambda _checked=False, m=mood: self.choice_requested.emit(index, "move", m)
+            )
+        pinned = bool(placed and placed[3])
+        pin = menu.addAction("Pin to this mood")
+        pin.setObjectName("pin")
+        pin.setCheckable(True)
+        pin.setChecked(pinned)
+        pin.triggered.connect(
+            lambda: self.choice_requested.emit(index, "unpin" if pinned else "pin", "")
+        )
+        excluded = bool(placed and placed[4])
+        exclude = menu.addAction("Leave out of the mood playlists")
+        exclude.setObjectName("exclude")
+        exclude.setCheckable(True)
+        exclude.setChecked(excluded)
+        exclude.triggered.connect(
+            lambda: self.choice_requested.emit(index, "include" if excluded else "exclude", "")
+        )
+        reset = menu.addAction("Back to where its sound puts it")
+        reset.setObjectName("reset")
+        reset.triggered.connect(lambda: self.choice_requested.emit(index, "reset", ""))
+        return menu
+
+    def _show_menu(self, point: Any) -> None:
+        item = self.itemAt(point)
+        if item is None:
+            return
+        index = self.indexOfTopLevelItem(item)
+        self.setCurrentItem(item)
+        self.menu = self.build_menu(index)
+        self.menu.popup(self.viewport().mapToGlobal(point))
 
     def _on_activated(self, item: QTreeWidgetItem, column: int) -> None:
         self.track_requested.emit(self.indexOfTopLevelItem(item))
 
     def set_tracks(self, tracks: Sequence[Any]) -> None:
+        """Show ``tracks``: the first rows at once, the rest ``FILL_CHUNK`` rows per event-loop
+        turn, so a playlist of 10,000 tracks never holds the window (the 50 ms rule)."""
         if list(tracks) == self._tracks:
             return
         self._tracks = list(tracks)
         self._current = -1
+        self._fill_generation += 1
+        self._filled = 0
         self.clear()
-        for i, track in enumerate(self._tracks):
+        self._fill_more(self._fill_generation)
+
+    def _fill_more(self, generation: int) -> None:
+        if generation != self._fill_generation:
+            return  # another playlist is shown meanwhile
+        dim = QColor(theme.TEXT_DIM)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        start = self._filled
+        end = min(len(self._tracks), start + FILL_CHUNK)
+        items = []
+        for i in range(start, end):
+            track = self._tracks[i]
             item = QTreeWidgetItem(
                 [
                     str(i + 1),
@@ -505,36 +604,100 @@ class TrackList(QTreeWidget):
                     format_time(getattr(track, "duration", None)),
                 ]
             )
-            item.setForeground(0, QColor(theme.TEXT_DIM))
-            item.setForeground(2, QColor(theme.TEXT_DIM))
-            item.setForeground(3, QColor(theme.TEXT_DIM))
-            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.addTopLevelItem(item)
+            item.setForeground(0, dim)
+            item.setForeground(2, dim)
+            item.setForeground(3, dim)
+            item.setTextAlignment(3, right)
+            items.append(item)
+        self.addTopLevelItems(items)
+        self._filled = end
+        if start <= self._current < end:
+            self._highlight(self._current, True)
+        if end < len(self._tracks):
+            QTimer.singleShot(0, lambda: self._fill_more(generation))
+
+    @property
+    def filled(self) -> bool:
+        """Every row of the playlist is in the list (it fills over a few event-loop turns)."""
+        return self._filled >= len(self._tracks)
+
+    def _highlight(self, index: int, on: bool) -> None:
+        item = self.topLevelItem(index) if 0 <= index < self._filled else None
+        if item is None:
+            return
+        font = item.font(1)
+        font.setBold(on)
+        item.setFont(1, font)
+        item.setForeground(1, QColor(theme.ACCENT if on else theme.TEXT))
+        item.setText(0, "▶" if on else str(index + 1))
+        if on:
+            self.scrollToItem(item)
 
     def set_current(self, index: int | None) -> None:
         index = -1 if index is None else index
         if index == self._current:
             return
-        old = self.topLevelItem(self._current) if self._current >= 0 else None
-        if old is not None:
-            font = old.font(1)
-            font.setBold(False)
-            old.setFont(1, font)
-            old.setForeground(1, QColor(theme.TEXT))
-            old.setText(0, str(self._current + 1))
+        if self._current >= 0:
+            self._highlight(self._current, False)
         self._current = index
-        item = self.topLevelItem(index) if index >= 0 else None
-        if item is not None:
-            font = item.font(1)
-            font.setBold(True)
-            item.setFont(1, font)
-            item.setForeground(1, QColor(theme.ACCENT))
-            item.setText(0, "▶")
-            self.scrollToItem(item)
+        if index >= 0:
+            self._highlight(index, True)  # or when its row is filled in
 
     @property
     def current(self) -> int:
         return self._current
+
+
+class LibraryBar(QWidget):
+    """The background library scan: "Listening to your library: 312 of 2,000", a bar and
+    Cancel; hidden while no scan runs."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(10)
+        self.label = QLabel()
+        self.label.setObjectName("dim")
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(6)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip(
+            "Stop listening for now; what was analysed is kept and the next start goes on"
+        )
+        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        row.addWidget(self.label)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel_button)
+        self.setVisible(False)
+        self._shown: tuple[str, int, int] | None = None
+
+    def set_progress(self, progress: Any) -> None:
+        """A ``ScanProgress`` (or None: no scan)."""
+        if progress is None:
+            if self._shown is not None:
+                self._shown = None
+                self.setVisible(False)
+            return
+        done, total = int(progress.done), int(progress.total)
+        shown = (progress.text(), done, total)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.label.setText(shown[0])
+        if progress.phase == "listening" and total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(done, total))
+        else:
+            self.bar.setRange(0, 0)  # busy: the number of files is not known yet
+        self.setVisible(True)
+
+    @property
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
 
 
 class Card(QFrame):

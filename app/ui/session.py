@@ -10,6 +10,7 @@ voter, controller and player are only ever touched from the GUI thread.
 from __future__ import annotations
 
 import collections
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,9 @@ from app import session as core_mod
 from app.controller import Controller
 from app.mood.voter import MoodChange, MoodVoter
 from app.music.library import Library, Playlist
+from app.music.mood_playlists import Placement
 from app.music.player import Player
+from app.music.scanner import ScanProgress
 from app.session import (
     POLL_INTERVAL_S,
     TIMELINE_SECONDS,
@@ -130,6 +133,8 @@ class Session(QObject):
         voter_factory: Callable[[Settings], MoodVoter] | None = None,
         output: Any = None,
         clock: Callable[[], float] = time.monotonic,
+        scan_factory: core_mod.ScanFactory | None = None,
+        database_path: Path | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -150,6 +155,8 @@ class Session(QObject):
             clock=clock,
             post=tasks.to_main,
             run_task=_run_task,
+            scan_factory=scan_factory,
+            database_path=database_path,
         )
         self.core.add_listener(_Relay(self))
         self._timer = QTimer(self)
@@ -201,6 +208,24 @@ class Session(QObject):
     def remember_state(self) -> None:
         self.core.remember_state()
 
+    def scan_library(self) -> bool:
+        return self.core.scan_library()
+
+    def cancel_scan(self) -> bool:
+        return self.core.cancel_scan()
+
+    def explain_track(self, path: Path, on_done: Callable[[Placement | None], None]) -> bool:
+        return self.core.explain_track(path, on_done)
+
+    def change_track(
+        self,
+        path: Path,
+        action: str,
+        mood: str | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> bool:
+        return self.core.change_track(path, action, mood, on_done)
+
     # -- what the windows read ------------------------------------------------------------------
 
     def view(self) -> SessionView:
@@ -251,6 +276,18 @@ class Session(QObject):
         self, factory: Callable[[Settings], Library | dict[str, Playlist]] | None
     ) -> None:
         self.core.library_factory = factory
+
+    @property
+    def scanning(self) -> bool:
+        return self.core.scanning
+
+    @property
+    def scan_progress(self) -> ScanProgress | None:
+        return self.core.scan_progress
+
+    @property
+    def database_path(self) -> Path | None:
+        return self.core.database_path
 
     @property
     def source(self) -> str | None:
@@ -310,17 +347,21 @@ def build_session(
     ``source`` overrides ``settings.camera.source`` for this run; ``no_camera`` starts a manual
     player. Call ``start()`` on the result once the window is shown.
     """
+    from app import paths
     from app.mood.voter import VoterConfig
+    from app.music import mood_playlists, scanner
+    from app.music.database import LoudnessLookup, default_path
     from app.music.library import default_folders
-    from app.music.mood_playlists import mood_library
 
+    database_path = default_path()
     if output is None:
         from app.music.audio import AudioDeviceError
-        from app.music.database import LoudnessLookup
         from app.music.outputs import default_output
 
         # Levelled by ReplayGain tags, else by what the library scan measured.
-        output = default_output(level=settings.music.level_loudness, lookup=LoudnessLookup())
+        output = default_output(
+            level=settings.music.level_loudness, lookup=LoudnessLookup(database_path)
+        )
         try:
             # Open the device now, before the window shows, not on the first track inside the
             # running event loop (it takes ~0.2 s).
@@ -329,11 +370,46 @@ def build_session(
             log.warning("%s The player will say so when it tries to play.", exc)
 
     def make_library(current: Settings) -> dict[str, Playlist]:
-        # the six smart mood playlists (the library database + shipped tracks), then every
-        # folder and file playlist, mappable by hand
-        return mood_library(default_folders(current.music.playlist_folders))
+        # Reads the disk and the database: always through run_task (rescan_library).
+        from app.music.database import DatabaseError, LibraryDatabase
 
-    library = make_library(settings)
+        folders = default_folders(current.music.playlist_folders)
+        folder_library = Library(folders)
+        folder_playlists = folder_library.scan()
+        smart = mood_playlists.build_mood_playlists(None, folders)
+        if database_path.is_file():  # nothing scanned yet: read, never create, the file
+            try:
+                with LibraryDatabase(database_path) as db:
+                    smart = mood_playlists.build_mood_playlists(db, folders)
+            except (DatabaseError, OSError) as exc:
+                log.warning("library database not used: %s", exc)
+        # Limits the folder scan reached ("a folder over 100,000 files ...") go to the window.
+        result = core_mod.LibraryPlaylists(
+            mood_playlists.with_mood_playlists(folder_playlists, smart), folder_library.notes
+        )
+        # What lives now (modules, widgets, this library) lives long: leave it out of the cyclic
+        # garbage collector's full passes. Without this a 20,000-track library made each full
+        # pass take 100-250 ms, on whichever thread ran it: the window stalled that long.
+        gc.freeze()
+        return result
+
+    def make_scan(
+        current: Settings,
+        on_progress: Callable[[ScanProgress], None],
+        on_done: Callable[[object], None],
+    ) -> scanner.ScanTask | None:
+        # The listener's folders (the shipped tracks are placed by their folders already).
+        user = paths.user_playlists_dir()
+        roots = [Path(f).expanduser() for f in current.music.playlist_folders]
+        if user.is_dir():
+            roots.insert(0, user)
+        if not roots:
+            return None
+        return scanner.ScanTask(roots, database_path, on_progress=on_progress, on_done=on_done)
+
+    # Until the library arrives from its background read: the six mood playlists of the shipped
+    # tracks (a few small files of the app's own; start-up never reads the user's folders).
+    library = mood_playlists.build_mood_playlists(None, [])
     player = Player(output)
     controller = Controller(player, library, settings)
 
@@ -351,6 +427,8 @@ def build_session(
         source=camera_source,
         voter_factory=make_voter,
         output=output,
+        scan_factory=make_scan,
+        database_path=database_path,
     )
     core = session.core
 

@@ -174,6 +174,7 @@ def main(name: str, work: Path) -> None:
 
         _tones(work / "lists", FREQS)
         settings = Settings()  # strategy "lift": neutral -> calm, happy -> upbeat
+        settings.music.min_switch_s = 0.0  # every change at once: the crossfades are measured
         settings.music.fade_s = 0.2
         output = PygameOutput()
         output.open()
@@ -272,6 +273,7 @@ def _engine_scenario(name: str, work: Path, info: dict[str, object]) -> tuple[Re
 
         _tones(work / "lists", FREQS)
         settings = Settings()  # strategy "lift": neutral -> calm, happy -> upbeat
+        settings.music.min_switch_s = 0.0  # every change at once: the crossfades are measured
         settings.music.fade_s = 0.6
         controller = Controller(player, Library([work / "lists"]), settings)
         rec = _recorder(work, controller.tick, info)

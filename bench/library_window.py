@@ -1,0 +1,176 @@
+"""The real main window while its background library scan runs: the longest event-loop stall.
+
+    .venv/bin/python bench/library_window.py                      # 20,000 files, stand-in analysis
+    .venv/bin/python bench/library_window.py --files 300 --real   # real decoding and analysis
+
+A library of ``--files`` tracks (hard links to four short generated Ogg Vorbis tracks, in an
+Artist/Album layout; the scanner sees every link as its own file) is put in the settings'
+playlist folders of a fresh, private XDG home; the real window (``build_session`` +
+``MainWindow``, no camera, SDL's dummy audio driver) is shown and its start-up scan runs on its
+own thread. A 10 ms QTimer on the GUI thread records how late every tick is, from the first paint
+until the scan has ended and the smart playlists built from the database reached the controller
+(all of it: the walk, the per-file commits, the progress posted to the window, the read of
+20,000 rows and of the folder playlists, ``set_library``). ``--real`` decodes and analyses each
+file; without it a stand-in analysis measures everything else (real analysis speed is
+``bench/library.py``'s). Prints one JSON line and a Markdown summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+TICK_MS = 10
+
+
+def make_library(root: Path, files: int) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from library import stereo_track  # bench/library.py
+
+    from tests.music.mood_music import write_audio
+
+    sources = [
+        write_audio(root.parent / f"src{i}.ogg", stereo_track(2.0, 100 + i)) for i in range(4)
+    ]
+    per_album, made = 12, 0
+    while made < files:
+        album = root / f"Artist {made // (per_album * 10):04d}" / f"Album {made // per_album:05d}"
+        album.mkdir(parents=True, exist_ok=True)
+        for track in range(min(per_album, files - made)):
+            os.link(sources[(made + track) % 4], album / f"{track + 1:02d} Track.ogg")
+        made += min(per_album, files - made)
+
+
+def run(files: int, real: bool, timeout_s: float) -> dict[str, object]:
+    home = Path(tempfile.mkdtemp(prefix="moodplayer-bench-"))
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        os.environ[var] = str(home / sub)
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    root = home / "Music"
+    made_at = time.perf_counter()
+    make_library(root, files)
+    made_s = time.perf_counter() - made_at
+
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from app import logs
+    from app.music import scanner
+    from app.settings import Settings
+    from app.ui.application import make_qapplication
+    from app.ui.main_window import MainWindow
+    from app.ui.session import build_session
+
+    logs.setup(debug=False, log_file=False)
+    app = make_qapplication()
+    settings = Settings()
+    settings.music.playlist_folders = [str(root)]
+    session = build_session(settings, None, no_camera=True)
+    if not real:
+        from library import stand_in  # bench/library.py
+
+        roots = [root]
+
+        def factory(_settings: Settings, on_progress: object, on_done: object) -> object:
+            return scanner.ScanTask(
+                roots,
+                session.database_path,
+                on_progress=on_progress,  # type: ignore[arg-type]
+                on_done=on_done,  # type: ignore[arg-type]
+                analyse=stand_in,
+            )
+
+        session.core.scan_factory = factory  # type: ignore[assignment]
+    window = MainWindow(session)
+    window.resize(1100, 720)
+    window.show()
+    stalls: list[float] = []
+    at: list[float] = []  # when each tick came (s after the start)
+    texts: list[str] = []
+    clock = QElapsedTimer()
+    state: dict[str, float] = {}
+
+    def tracks_in_moods() -> int:
+        playlists = session.controller._playlists
+        names = ("calm", "gentle", "upbeat", "energetic", "melancholy", "intense")
+        return sum(len(playlists[n].tracks) for n in names if n in playlists)
+
+    def tick() -> None:
+        elapsed = clock.restart()
+        stalls.append(max(0.0, elapsed - TICK_MS))
+        at.append(time.perf_counter() - state.get("started", 0.0))
+        text = window.library_bar.text
+        if text and (not texts or texts[-1] != text):
+            texts.append(text)
+        if "scan_done" not in state and not session.scanning and "started" in state:
+            state["scan_done"] = time.perf_counter()
+        if "scan_done" in state and tracks_in_moods() >= files:
+            state["ready"] = time.perf_counter()
+            app.quit()
+        if time.perf_counter() - state.get("started", time.perf_counter()) > timeout_s:
+            app.quit()
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+
+    def begin() -> None:
+        state["started"] = time.perf_counter()
+        session.start()
+        clock.start()
+        timer.start()
+
+    QTimer.singleShot(200, begin)
+    app.exec()
+    timer.stop()
+    session.stop()
+    ordered = sorted(stalls)
+    worst = sorted(range(len(stalls)), key=stalls.__getitem__)[-5:]
+    started = state.get("started", 0.0)
+    return {
+        "files": files,
+        "analysis": "real" if real else "stand-in",
+        "made_s": round(made_s, 1),
+        "scan_s": round(state.get("scan_done", 0.0) - started, 1) if "scan_done" in state else None,
+        "ready_s": round(state.get("ready", 0.0) - started, 1) if "ready" in state else None,
+        "in_moods": tracks_in_moods(),
+        "stall_max_ms": round(ordered[-1], 1) if ordered else None,
+        "stall_p99_ms": round(ordered[int(len(ordered) * 0.99)], 1) if ordered else None,
+        "ticks": len(ordered),
+        "worst_at_s": [(round(at[i], 2), round(stalls[i])) for i in worst],
+        "progress_texts": len(texts),
+        "first_text": texts[0] if texts else "",
+        "last_text": texts[-1] if texts else "",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--real", action="store_true", help="decode and analyse every file")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    args = parser.parse_args()
+    result = run(args.files, args.real, args.timeout)
+    print(json.dumps(result))
+    print(
+        f"- {result['files']:,} files, {result['analysis']} analysis: scan {result['scan_s']} s, "
+        f"smart playlists in the window after {result['ready_s']} s; longest event-loop stall "
+        f"{result['stall_max_ms']} ms, 99th percentile {result['stall_p99_ms']} ms "
+        f"({result['ticks']:,} ticks of {TICK_MS} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
