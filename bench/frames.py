@@ -177,6 +177,44 @@ def make_benchmark_frames(n: int, seed: int = 0) -> list[np.ndarray]:
     return [scene.frame for scene in make_benchmark_scenes(n, seed)]
 
 
+def webcam_present(i: int, fps: float = 30.0) -> bool:
+    """Whether frame ``i`` of :func:`make_webcam_frames` shows the face (away 2 s in every 10)."""
+    return (i / fps) % 10.0 < 8.0
+
+
+def make_webcam_frames(
+    n: int, fps: float = 30.0, seed: int = 0, tilt: float = 0.0
+) -> list[np.ndarray]:
+    """``n`` 640x480 frames like a webcam sees a listener: the astronaut's head (140 px face) in
+    front of a brick wall, drifting slowly (a few pixels a frame, as a person sways), leaving
+    for 2 s every 10 s (:func:`webcam_present`), with camera noise (sigma 3 grey levels).
+    ``tilt``: the head also rolls up to that many degrees either way (a tilted head)."""
+    rng = np.random.default_rng(seed)
+    wall = background("brick", seed=seed)
+    frames = []
+    for i in range(n):
+        t = i / fps
+        frame = wall.copy()
+        if webcam_present(i, fps):
+            cx = WIDTH // 2 + round(60 * np.sin(2 * np.pi * t / 7.0))
+            cy = HEIGHT // 2 + round(25 * np.sin(2 * np.pi * t / 5.0))
+            width = 140 + round(12 * np.sin(2 * np.pi * t / 9.0))
+            paste_face(frame, width, (cx, cy))
+            if tilt:
+                head = np.zeros_like(frame)
+                paste_face(head, width, (cx, cy))
+                mask = (head.sum(axis=2) > 0).astype(np.uint8)
+                angle = tilt * np.sin(2 * np.pi * t / 6.0)
+                rot = cv2.getRotationMatrix2D((float(cx), float(cy)), float(angle), 1.0)
+                size = (WIDTH, HEIGHT)
+                turned = cv2.warpAffine(frame, rot, size, borderMode=cv2.BORDER_REFLECT)
+                inside = cv2.warpAffine(mask, rot, size)[..., None].astype(bool)
+                frame = np.where(inside, turned, wall)
+        noise = rng.normal(0.0, 3.0, frame.shape)
+        frames.append(np.clip(frame + noise, 0, 255).astype(np.uint8))
+    return frames
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
     """Write ``frames`` (BGR) to an .mp4 (mp4v codec, which OpenCV's wheels can always write)."""
     if not frames:

@@ -69,10 +69,15 @@ class Result:
         return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def run_worker(video: Path, rate: float, seconds: float, threads: int) -> Result:
+def run_worker(
+    video: Path, rate: float, seconds: float, threads: int, detector: str = ""
+) -> Result:
     from app.vision.analyzer import build_analyzer
+    from app.vision.detector_registry import build_detector
 
     analyzer = build_analyzer(threads=threads)
+    if detector:
+        analyzer.detector = build_detector(detector, track=True)
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -258,15 +263,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=10.0, help="default analysis rate (10)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
     parser.add_argument("--write", action="store_true", help="write the section into BENCHMARKS")
+    parser.add_argument("--detector", default="", help="face detector (default: the app's)")
+    parser.add_argument(
+        "--clip",
+        choices=("scenes", "webcam"),
+        default="scenes",
+        help="scenes: a new face and background every 1/3 s (the hard case); webcam: one "
+        "listener swaying in front of a wall, away 2 s in 10 (bench/frames.py)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="moodplayer-bench-") as tmp:
-        video = bench_frames.write_video(
-            Path(tmp) / "scenes.mp4", bench_frames.make_benchmark_frames(300), fps=30.0
+        frames = (
+            bench_frames.make_webcam_frames(600)
+            if args.clip == "webcam"
+            else bench_frames.make_benchmark_frames(300)
         )
+        video = bench_frames.write_video(Path(tmp) / "clip.mp4", frames, fps=30.0)
         print(f"default rate {args.rate:g}/s for {args.seconds:g} s ...", file=sys.stderr)
-        default = run_worker(video, args.rate, args.seconds, args.threads)
+        default = run_worker(video, args.rate, args.seconds, args.threads, args.detector)
         print(f"rate unlimited for {args.seconds / 2:g} s ...", file=sys.stderr)
-        unlimited = run_worker(video, 1000.0, args.seconds / 2, args.threads)
+        unlimited = run_worker(video, 1000.0, args.seconds / 2, args.threads, args.detector)
     body = table(default, unlimited)
     print(body)
     if args.write:

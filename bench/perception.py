@@ -36,9 +36,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from app.vision.analyzer import Analyzer  # noqa: E402
-from app.vision.detector import FaceDetector, HaarFaceDetector, YuNetFaceDetector  # noqa: E402
+from app.vision.detector import FaceDetector, HaarFaceDetector  # noqa: E402
 from app.vision.model_registry import bundled_model  # noqa: E402
 from app.vision.reading import Box  # noqa: E402
+from app.vision.yunet import YuNetFaceDetector  # noqa: E402
 
 # how often the tracking detector searches the whole frame (its default, as the app runs it)
 FULL_EVERY = HaarFaceDetector(track=True).full_every

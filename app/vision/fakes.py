@@ -170,3 +170,29 @@ class FakeSource:
 
     def close(self) -> None:
         self.closed = True
+
+
+class FakeGrabbingSource(FakeSource):
+    """A :class:`FakeSource` that can ``grab()`` without decoding, like a camera or a video file
+    through OpenCV: ``retrieve()`` "decodes" the frame grabbed last and counts it in
+    :attr:`decoded`. :attr:`hinted_rate` is what ``hint_rate`` was told (a webcam's fps wish)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.decoded = 0
+        self.grabs = 0
+        self.hinted_rate: float | None = None
+        self._grabbed: Frame | None = None
+
+    def hint_rate(self, analyses_per_s: float) -> None:
+        self.hinted_rate = analyses_per_s
+
+    def grab(self) -> bool:
+        frame = self.read()
+        self.grabs += 1
+        self._grabbed = frame
+        return frame is not None
+
+    def retrieve(self) -> Frame | None:
+        self.decoded += 1
+        return self._grabbed

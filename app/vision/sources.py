@@ -6,7 +6,7 @@ The implementations live one to a module (``camera``, ``video``, ``image_folder`
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,3 +36,20 @@ class FrameSource(Protocol):
     def read(self) -> Frame | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class GrabbingSource(Protocol):
+    """A source that can take the next frame off the device without decoding it (OpenCV's
+    ``grab``) and decode only the frames someone will look at (``retrieve``)."""
+
+    def grab(self) -> bool: ...
+
+    def retrieve(self) -> Frame | None: ...
+
+
+@runtime_checkable
+class RateHinted(Protocol):
+    """A source that can ask its device for a lower frame rate (a webcam: ``CAP_PROP_FPS``)."""
+
+    def hint_rate(self, analyses_per_s: float) -> None: ...

@@ -42,6 +42,25 @@ class VideoFileSource:
         self._capture = cv2.VideoCapture(str(self.path))
         return self._read_capture()
 
+    def grab(self) -> bool:
+        """Advance one frame without converting it to BGR (``SourceEnded`` at the end)."""
+        if self._capture is None:
+            return False
+        if self._capture.grab():
+            return True
+        if not self.loop:
+            raise SourceEnded(self.name)
+        self._capture.release()
+        self._capture = cv2.VideoCapture(str(self.path))
+        return bool(self._capture.grab())
+
+    def retrieve(self) -> Frame | None:
+        """The frame last grabbed, as BGR."""
+        if self._capture is None:
+            return None
+        ok, frame = self._capture.retrieve()
+        return frame if ok else None
+
     def _read_capture(self) -> Frame | None:
         if self._capture is None:
             return None

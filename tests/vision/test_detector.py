@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from app.errors import UserError
-from app.vision.detector import Candidate, HaarFaceDetector, YuNetFaceDetector, choose_face
+from app.vision.detector import Candidate, HaarFaceDetector, choose_face
 from app.vision.reading import Box
+from app.vision.yunet import YuNetFaceDetector
 from tests.media import (
     ASTRONAUT_FACE,
     NO_FACE_NAMES,
