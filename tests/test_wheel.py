@@ -34,8 +34,14 @@ def _tracked_resources() -> set[str]:
     at the same time, so a file being replaced may be missing for a moment)."""
     out = _run(["git", "ls-files", "-z", *SHIPPED], cwd=REPO)
     assert out.returncode == 0, out.stderr
-    names = {n for n in out.stdout.split("\0") if n}
+    names = {n for n in out.stdout.split("\0") if n and not n.endswith(".py")}
     return {n for n in names if (REPO / n).is_file()}
+
+
+def _tracked(*folders: str) -> set[str]:
+    out = _run(["git", "ls-files", "-z", *folders], cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    return {n for n in out.stdout.split("\0") if n and (REPO / n).is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +135,37 @@ def test_wheel_carries_models_playlists_and_assets(built: tuple[Path, set[str]])
     points.read_string(entry_points)
     assert points["gui_scripts"]["moodplayer"] == "app.cli:main"
     assert points["console_scripts"]["moodplayer-cli"] == "app.cli:main"
+
+
+# made by hand or at build time, never run by the app: they stay in the checkout
+GENERATORS = (
+    "playlists/make_music.py",
+    "models/build_minixception.py",
+    "models/bench_minixception.py",
+    "assets/render_icons.py",
+)
+DEMOS = ("app/ui/kiosk_demo.py",)
+
+
+def test_wheel_leaves_generators_and_demos_out(built: tuple[Path, set[str]]) -> None:
+    wheel, _ = built
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    tracked = _tracked(*SHIPPED, "app")
+    scripts = {n for n in tracked if n.endswith(".py") and not n.startswith("app/")}
+    # the generators named above exist, so this test is not vacuous; any other script in the
+    # shipped folders (models/build_*.py, models/bench_*.py, ...) counts as one too
+    assert {n for n in GENERATORS if (REPO / n).is_file()} <= scripts
+    assert len(scripts) >= 3, scripts
+    assert not [n for n in names if n.startswith("app/_data/") and n.endswith((".py", ".pyc"))]
+    for script in scripts:
+        assert f"app/_data/{script}" not in names, script
+    for demo in DEMOS:
+        assert (REPO / demo).is_file(), f"{demo} moved: update DEMOS"
+        assert demo not in names
+    # everything else in the package is there: the exclusions are exactly these
+    modules = {n for n in tracked if n.startswith("app/") and n.endswith(".py")} - set(DEMOS)
+    assert modules <= names, sorted(modules - names)
 
 
 def test_installed_copy_runs_from_another_folder(installed: tuple[Path, Path]) -> None:
