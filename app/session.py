@@ -321,8 +321,8 @@ def run_now(
 def camera_message(state: CameraState, source: str) -> str:
     """A sentence for people about the camera."""
     return {
-        CameraState.OFF: "Camera off — MoodPlayer is a manual player. "
-        "Turn the camera on with View → Use the camera (Ctrl+Shift+C).",
+        CameraState.OFF: "Camera off — nothing is watched; the music plays on (Auto waits for "
+        "the camera). Turn it on with View → Use the camera (Ctrl+Shift+C).",
         CameraState.LOADING: "Loading the expression model…",
         CameraState.STARTING: f"Opening {source}…",
         CameraState.RUNNING: f"Watching {source}",

@@ -19,17 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app import APP_ID, APP_NAME, __version__, crash, paths
 from app import settings as settings_mod
 from app.errors import ExitStatus, UserError
+from app.problems import problems
 from app.ui import theme
 from app.ui.crash import CrashReporter, route_qt_messages
 from app.ui.desktop_integration import DesktopIntegration
 from app.ui.main_window import MainWindow
+from app.ui.problems_view import ProblemFeed, ProblemsDialog
 from app.ui.session import Session, build_session
 from app.ui.single_instance import SingleInstance
 
@@ -136,6 +138,8 @@ class Running:
     # MPRIS, tray, media keys, one instance (None until start() attached them)
     desktop: DesktopIntegration | None = None
     kiosk_window: KioskWindow | None = None
+    # the Problems view's feed of skipped files (main window only)
+    feed: ProblemFeed | None = None
 
     def shut_down(self) -> None:
         """Remember geometry and choices, stop camera and music, save settings (once)."""
@@ -144,6 +148,8 @@ class Running:
         self.stopped = True
         if self.desktop is not None:
             self.desktop.close()  # off the bus, tray icon gone, a next launch may start
+        if self.feed is not None:
+            self.feed.close()  # no longer told of problems
         if self.main is not None:
             window = self.session.settings.window
             window.geometry = self.main.encoded_geometry()
@@ -181,7 +187,8 @@ def _show_main(running: Running) -> MainWindow:
         main.kiosk_requested.connect(lambda: _enter_kiosk(running))
         running.reporter.reported.connect(main.show_notice)
         if not main.restore_geometry(settings.window.geometry):
-            main.resize(1180, 760)
+            main.resize(default_size(main))
+        running.feed = _connect_problems(main)
     running.window = main
     running.kiosk = False
     running.reporter.quiet = False
@@ -297,6 +304,43 @@ def _start(app: QApplication, args: Any, settings_path: Path, instance: SingleIn
     QTimer.singleShot(0, session.start)
     running.desktop = desktop
     return running
+
+
+def default_size(window: QWidget) -> QSize:
+    """The first window: 1180×760, or what the screen has room for (an 800×600 one)."""
+    screen = window.screen()
+    if screen is None:
+        return QSize(1180, 760)
+    room = screen.availableGeometry()
+    # leave room for the window manager's frame and title bar
+    return QSize(min(1180, room.width() - 16), min(760, room.height() - 40)).expandedTo(
+        window.minimumSize()
+    )
+
+
+def _connect_problems(main: MainWindow) -> ProblemFeed:
+    """View → Problems and the status bar's count, fed by the process's list of skipped files."""
+    feed = ProblemFeed(problems, parent=main)
+    main.set_problem_count(len(problems))
+    feed.added.connect(
+        lambda _problem: main.set_problem_count(len(problems)), Qt.ConnectionType.QueuedConnection
+    )
+    dialogs: list[ProblemsDialog] = []
+
+    def show() -> None:
+        if dialogs and dialogs[0].isVisible():
+            dialogs[0].raise_()
+            dialogs[0].activateWindow()
+            return
+        dialogs.clear()
+        dialog = ProblemsDialog(feed, main)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.clear_button.clicked.connect(lambda: main.set_problem_count(len(problems)))
+        dialogs.append(dialog)
+        dialog.show()
+
+    main.problems_requested.connect(show)
+    return feed
 
 
 def resume(session: Session) -> bool:

@@ -15,9 +15,13 @@ from typing import Any
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +48,9 @@ from app.vision.reading import Reading
 
 log = logging.getLogger(__name__)
 
+# The smallest window: fits an 800×600 screen with a panel or title bar (the panels shrink).
+MIN_WIDTH, MIN_HEIGHT = 760, 540
+LEFT_MIN_WIDTH = 290
 PREVIEW_INTERVAL_MS = 66  # 15 fps at most; only repainted when a new frame arrived
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 0.05
@@ -68,6 +75,8 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
     # "Enter kiosk mode" now (the setting "Start in kiosk mode" is for the next start)
     kiosk_requested = Signal()
+    # ... for the Problems view (View → Problems: the files that were skipped, and why)
+    problems_requested = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,7 +86,7 @@ class MainWindow(QMainWindow):
         self._last_error: str | None = None
         self._explaining: Any = None  # the track whose "why here" is being asked
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(900, 640)
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)  # fits an 800×600 screen
         self._setup_ui()
         self._setup_actions()
         self._connect()
@@ -103,11 +112,25 @@ class MainWindow(QMainWindow):
         self.mood_panel = MoodPanel()
         left.addWidget(self.camera_panel, 1)  # the preview takes what the mood panel leaves
         left.addWidget(self.mood_panel, 0)
+        # The mood panel keeps its height (its bars and strip must not overlap); the preview
+        # shrinks, and on a screen too low even for that the column scrolls.
+        self.mood_panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         left_box = QWidget()
         left_box.setLayout(left)
-        left_box.setFixedWidth(380)
         left.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(left_box)
+        self.left_scroll = QScrollArea()
+        self.left_scroll.setObjectName("leftColumn")
+        self.left_scroll.setWidget(left_box)
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.left_scroll.viewport().setAutoFillBackground(False)
+        left_box.setAutoFillBackground(False)
+        # Full width on a large screen; narrower (down to LEFT_MIN_WIDTH) on an 800 px one.
+        self.left_scroll.setMinimumWidth(LEFT_MIN_WIDTH)
+        self.left_scroll.setMaximumWidth(380)
+        self.left_scroll.setMinimumHeight(0)
+        outer.addWidget(self.left_scroll)
 
         right = QVBoxLayout()
         right.setSpacing(16)
@@ -124,6 +147,7 @@ class MainWindow(QMainWindow):
         self.playlist_card.body.addWidget(self.playlist_bar)
         self.playlist_info = QLabel()
         self.playlist_info.setObjectName("dim")
+        self.playlist_info.setWordWrap(True)  # the reason may be long on a narrow window
         self.playlist_card.body.addWidget(self.playlist_info)
         self.playlist_card.body.addWidget(self.track_list, 1)
         self.track_details = QLabel()
@@ -168,6 +192,15 @@ class MainWindow(QMainWindow):
         )
         self.report_label.hide()
         status.addPermanentWidget(self.report_label)
+        # "2 files skipped": shown once something was skipped; opens the Problems view
+        self.problems_button = QPushButton()
+        self.problems_button.setObjectName("problems")
+        self.problems_button.setFlat(True)
+        self.problems_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.problems_button.setToolTip("Files that could not be played or read (View → Problems)")
+        self.problems_button.clicked.connect(lambda: self.problems_requested.emit())
+        self.problems_button.hide()
+        status.addPermanentWidget(self.problems_button)
         status.addPermanentWidget(self.rate_label)
         status.addPermanentWidget(self.latency_label)
         status.addPermanentWidget(self.camera_status_label)
@@ -229,6 +262,8 @@ class MainWindow(QMainWindow):
             "camera", "Use the camera", "Ctrl+Shift+C", self.toggle_camera, view, checkable=True
         )
         self._add_action("fullscreen", "Full screen", "F11", self.toggle_full_screen, view, True)
+        view.addSeparator()
+        self._add_action("problems", "Problems…", None, self.problems_requested.emit, view)
 
         help_menu = bar.addMenu("&Help")
         self._add_action("about", f"About {APP_NAME}", None, self.about_requested.emit, help_menu)
@@ -437,7 +472,11 @@ class MainWindow(QMainWindow):
         if enabled and not self.session.source:
             self.session.source = self.session.settings.camera.source
         self.session.set_camera_enabled(enabled)
-        self.show_notice("Camera on." if enabled else "Camera off: MoodPlayer is a manual player.")
+        self.show_notice(
+            "Camera on."
+            if enabled
+            else "Camera off: nothing is watched; the music plays on (Auto waits for the camera)."
+        )
         self.refresh()
 
     def _on_preview_visibility(self, visible: bool) -> None:
@@ -451,6 +490,12 @@ class MainWindow(QMainWindow):
         else:
             self.showFullScreen()
         self.actions_by_name["fullscreen"].setChecked(self.isFullScreen())
+
+    def set_problem_count(self, count: int) -> None:
+        """How many files were skipped so far (the Problems view lists them)."""
+        self.actions_by_name["problems"].setText(f"Problems ({count})…" if count else "Problems…")
+        self.problems_button.setText(f"⚠ {count} file{'s' if count != 1 else ''} skipped")
+        self.problems_button.setVisible(count > 0)
 
     def show_notice(self, message: str, timeout_ms: int = 8000) -> None:
         log.info("notice: %s", message)

@@ -73,6 +73,8 @@ class ExpressionBars(QWidget):
 
 
 MIN_SPAN_S = 60.0
+# Below this the voted mood is not 'N% sure': no reading in the window had a face.
+MIN_SHOWN_CONFIDENCE = 0.005
 
 
 class MoodTimeline(QWidget):
@@ -187,13 +189,18 @@ class MoodPanel(QFrame):
     def set_mood(self, mood: str | None, confidence: float, face: bool, camera: bool) -> None:
         if mood is not None:
             text = theme.MOOD_WORDS.get(mood, mood.capitalize())
-            # The last voted mood stays while nobody is in view (the music keeps following it).
-            self.confidence_label.setText(
-                f"{confidence * 100:.0f}% sure" if face else "nobody in view"
-            )
+            # The last voted mood stays while nobody is in view (the music keeps following it),
+            # and through a short gap in which no reading had a face (nothing to be sure of).
+            if not face:
+                sure = "nobody in view"
+            elif confidence < MIN_SHOWN_CONFIDENCE:
+                sure = "face out of view"
+            else:
+                sure = f"{confidence * 100:.0f}% sure"
+            self.confidence_label.setText(sure)
         elif not camera:
-            text = "Not watching"
-            self.confidence_label.setText("manual")
+            text = "Not watching"  # the camera panel says why (camera off), and how to turn it on
+            self.confidence_label.setText("")
         elif not face:
             text = "Looking for you…"
             self.confidence_label.setText("")
