@@ -298,3 +298,33 @@ def test_the_next_start_resumes_playlist_track_position_and_choice(qtbot, tmp_pa
         assert fourth.session.player.index == 0 and fourth.session.player.position < 5.0
     finally:
         fourth.close()
+
+
+def test_view_problems_lists_what_the_library_skipped(qtbot, tmp_path) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from app.problems import problems
+    from app.ui.problems_view import ProblemsDialog
+
+    problems.clear()
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "broken.m3u").write_text("no-such-song.ogg\n", encoding="utf-8")
+    path = tmp_path / "settings.toml"
+    settings = settings_mod.Settings()
+    settings.music.playlist_folders = [str(folder)]
+    settings_mod.save(settings, path)
+    running = application.start(_args(path))
+    try:
+        main = running.main
+        assert main is not None
+        qtbot.waitUntil(lambda: main.problems_button.isVisible(), timeout=5000)
+        assert "skipped" in main.problems_button.text()
+        main.actions_by_name["problems"].trigger()
+        dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ProblemsDialog)]
+        shown = [d for d in dialogs if d.isVisible()]
+        assert len(shown) == 1 and "no-such-song.ogg" in shown[0].text()
+        shown[0].close()
+    finally:
+        running.close()
+        problems.clear()
