@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         help="camera index, video file or image folder to watch instead of the configured camera",
     )
-    parser.add_argument("--no-camera", action="store_true", help="start with the camera off (the music plays; Auto waits for a camera)")
+    parser.add_argument(
+        "--no-camera",
+        action="store_true",
+        help="start with the camera off (the music plays; Auto waits for a camera)",
+    )
     parser.add_argument("--kiosk", action="store_true", help="full-screen unattended kiosk mode")
     parser.add_argument("--pin", nargs="?", action=_RefusePin, help=argparse.SUPPRESS)
     parser.add_argument(
