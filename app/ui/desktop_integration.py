@@ -246,6 +246,10 @@ class DesktopIntegration(QObject):
     def raise_window(self) -> None:
         """A second launch, MPRIS Raise or the tray: bring the window to the front."""
         window = self.window
+        if window is not self.main:  # the kiosk window: its guard keeps it full screen
+            window.raise_()
+            window.activateWindow()
+            return
         if window.isMinimized():
             window.showNormal()
         window.show()
@@ -268,6 +272,9 @@ class DesktopIntegration(QObject):
         self.refresh()
 
     def quit(self) -> None:
+        if self.window is not self.main:
+            log.info("quit over MPRIS refused: leaving the kiosk needs the admin PIN")
+            return
         self.quitting = True
         self.app.quit()
 

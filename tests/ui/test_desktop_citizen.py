@@ -328,3 +328,23 @@ def test_view_problems_lists_what_the_library_skipped(qtbot, tmp_path) -> None:
     finally:
         running.close()
         problems.clear()
+
+
+def test_the_kiosk_cannot_be_quit_or_unfullscreened_over_the_bus(qtbot, tmp_path) -> None:
+    path = tmp_path / "settings.toml"
+    args = _args(path)
+    args.kiosk = True
+    running = application.start(args)
+    try:
+        qtbot.waitExposed(running.window)
+        desktop = running.desktop
+        assert desktop is not None and desktop.tray is None  # visitors get no tray menu
+        quits: list[bool] = []
+        running.app.aboutToQuit.connect(lambda: quits.append(True))
+        desktop.quit()  # what MPRIS Quit calls
+        desktop.raise_window()  # what a second launch or MPRIS Raise calls
+        qtbot.wait(200)
+        assert not quits and not desktop.quitting
+        assert running.window.isFullScreen()
+    finally:
+        running.close()
