@@ -15,7 +15,6 @@ Nothing is written anywhere: frames and readings go to the terminal only.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from typing import TextIO
 import cv2
 import numpy as np
 
+from app.commands.quiet import native_stderr_silenced
 from app.errors import ExitStatus, UserError
 from app.settings import ModelSettings
 from app.vision.analyzer import Analyzer, build_analyzer
@@ -73,7 +73,7 @@ def read_image(path: Path) -> np.ndarray | None:
     name = str(path)
     if not path.is_file():
         return None
-    with _native_stderr_silenced():  # a damaged file makes libpng/libjpeg print to fd 2
+    with native_stderr_silenced():  # a damaged file makes libpng/libjpeg print to fd 2
         if name.isascii():
             image = cv2.imread(name, cv2.IMREAD_COLOR)
         else:
@@ -116,27 +116,8 @@ def _folder_images(folder: Path) -> list[Path]:
     return files
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide what FFmpeg prints straight to file descriptor 2 (e.g. "moov atom not found") while
-    a video is opened, so a bad file gives our one-line message and nothing else."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr: nothing to hide
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _video_frames(path: Path, every: int) -> Iterator[tuple[int, float, np.ndarray]]:
-    with _native_stderr_silenced():
+    with native_stderr_silenced():
         capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():

@@ -16,17 +16,16 @@ track (``path`` absolute, ``mood``, ``energy``, ``valence``, ``tempo``, ``loudne
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from app import paths
 from app import settings as settings_module
+from app.commands.quiet import native_stderr_silenced
 from app.errors import ExitStatus, UserError
 from app.music import database as database_module
 from app.music import library as library_module
@@ -134,28 +133,8 @@ class _Progress:
         self.stream.flush()
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide what the decoders' C libraries print straight to file descriptor 2 (libmpg123's
-    "part2_3_length too large"), so a damaged file is our one skipped line and nothing else.
-    Safe here: the command analyses on its only thread, between its own writes."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr: nothing to hide
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _quiet_analyse(path: Path) -> Analysis:
-    with _native_stderr_silenced():
+    with native_stderr_silenced():
         return analyse_file(path)
 
 
