@@ -4,7 +4,8 @@ controller, voter) with a fake capture worker fed by the test, and a manual cloc
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,25 @@ def _collect_on_the_gui_thread() -> Any:
     """
     yield
     gc.collect()
+
+
+@pytest.fixture
+def private_bus() -> Iterator[str]:
+    """A private D-Bus session bus for one test (MPRIS with a real client); its address."""
+    daemon = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert daemon.stdout is not None
+    address = daemon.stdout.readline().strip()
+    try:
+        yield address
+    finally:
+        daemon.terminate()
+        daemon.wait(5)
+        daemon.stdout.close()
 
 
 def make_playlists() -> dict[str, Playlist]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,24 +23,6 @@ pytestmark = pytest.mark.skipif(
     not (shutil.which("dbus-daemon") and shutil.which("playerctl")),
     reason="needs dbus-daemon and playerctl (apt-get install dbus playerctl)",
 )
-
-
-@pytest.fixture
-def bus_address() -> Iterator[str]:
-    daemon = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert daemon.stdout is not None
-    address = daemon.stdout.readline().strip()
-    try:
-        yield address
-    finally:
-        daemon.terminate()
-        daemon.wait(5)
-        daemon.stdout.close()
 
 
 def _library() -> dict[str, Playlist]:
@@ -92,8 +73,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(qtbot, bus_address: str, request) -> Iterator[Rig]:
-    made = Rig(qtbot, bus_address, f"mpris-test-{request.node.name}")
+def rig(qtbot, private_bus: str, request) -> Iterator[Rig]:
+    made = Rig(qtbot, private_bus, f"mpris-test-{request.node.name}")
     yield made
     made.mpris.unregister()
     QDBusConnection.disconnectFromBus(f"mpris-test-{request.node.name}")
