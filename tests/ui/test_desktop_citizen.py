@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,24 +69,6 @@ def _wait(what: str, check: Callable[[], bool], timeout: float = 40.0) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture
-def bus() -> Iterator[str]:
-    daemon = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert daemon.stdout is not None
-    address = daemon.stdout.readline().strip()
-    try:
-        yield address
-    finally:
-        daemon.terminate()
-        daemon.wait(5)
-        daemon.stdout.close()
-
-
 def _app(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "app", "--no-camera", *args],
@@ -109,9 +91,9 @@ def _end(proc: subprocess.Popen[str], timeout: float = 20.0) -> tuple[int, str]:
 
 
 @need_bus
-def test_playerctl_drives_the_running_app(tmp_path: Path, bus: str) -> None:
+def test_playerctl_drives_the_running_app(tmp_path: Path, private_bus: str) -> None:
     env = _home(tmp_path)
-    env["DBUS_SESSION_BUS_ADDRESS"] = bus
+    env["DBUS_SESSION_BUS_ADDRESS"] = private_bus
 
     def playerctl(*args: str) -> str:
         done = subprocess.run(
