@@ -76,8 +76,14 @@ class Rig:
 def rig(qtbot, private_bus: str, request) -> Iterator[Rig]:
     made = Rig(qtbot, private_bus, f"mpris-test-{request.node.name}")
     yield made
+    # Take everything down on the GUI thread, in order, before the garbage collector could meet
+    # the bridge half-torn-down from another thread (that crashed one run in five).
     made.mpris.unregister()
+    made.mpris.deleteLater()
+    qtbot.wait(50)
     QDBusConnection.disconnectFromBus(f"mpris-test-{request.node.name}")
+    del made.bus, made.mpris
+    qtbot.wait(50)
 
 
 def test_playerctl_reads_metadata_with_the_mood_and_mode(rig: Rig) -> None:
