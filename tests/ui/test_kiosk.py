@@ -416,8 +416,10 @@ def test_enter_submits_the_pin_from_whatever_has_the_focus(qtbot, room: Room) ->
     qtbot.waitExposed(dialog)
     dialog.activateWindow()
     QTest.keyClicks(dialog, PIN)
-    # Enter goes to the focused widget, as a real key press does; no button may swallow it
-    target = QApplication.focusWidget() or dialog
+    # Enter goes to the dialog's focused widget, as a real key press does; no button may swallow
+    # it. (The dialog's own focus child: the application's focus may still sit in a window an
+    # earlier test left behind.)
+    target = dialog.focusWidget() or dialog
     assert not any(
         b.autoDefault() or b.isDefault() for b in (dialog.ok_button, dialog.cancel_button)
     )
