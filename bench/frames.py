@@ -182,6 +182,21 @@ def webcam_present(i: int, fps: float = 30.0) -> bool:
     return (i / fps) % 10.0 < 8.0
 
 
+def webcam_face(i: int, fps: float = 30.0) -> tuple[int, int, int, int] | None:
+    """The face box (x, y, w, h, before any roll) in frame ``i`` of :func:`make_webcam_frames`,
+    or None while the listener is away."""
+    if not webcam_present(i, fps):
+        return None
+    t = i / fps
+    cx = WIDTH // 2 + round(60 * np.sin(2 * np.pi * t / 7.0))
+    cy = HEIGHT // 2 + round(25 * np.sin(2 * np.pi * t / 5.0))
+    width = 140 + round(12 * np.sin(2 * np.pi * t / 9.0))
+    _crop, _mask, (_fx, _fy, fw, fh) = _portrait()
+    scale = width / fw
+    w, h = round(fw * scale), round(fh * scale)
+    return (cx - w // 2, cy - h // 2, w, h)
+
+
 def make_webcam_frames(
     n: int, fps: float = 30.0, seed: int = 0, tilt: float = 0.0
 ) -> list[np.ndarray]:

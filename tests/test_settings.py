@@ -88,7 +88,7 @@ def test_declared_choices_drive_text_and_list_checks() -> None:
     assert result.settings.model.detector == "haar"
     assert result.settings.kiosk.allowed_controls == ["play_pause", "skip"]
     text = "\n".join(result.problems)
-    assert "model.detector: 'owl' is not one of haar, yunet" in text
+    assert "model.detector: 'owl' is not one of haar, blazeface, yunet" in text
     assert "kiosk.allowed_controls: unknown items ['teleport']" in text
     assert S.OPTIONS["kiosk.allowed_controls"].choice_values() == S.KIOSK_CONTROLS
 

