@@ -154,6 +154,12 @@ class Controller:
         else:
             playlists = dict(library)
         self._playlists = dict(playlists)
+        playing = self.player.playlist
+        fresh = self._playlists.get(playing.name) if playing is not None else None
+        if fresh is not None and playing is not None and fresh.tracks != playing.tracks:
+            # A track moved to or from the playlist that plays: it changes under the music,
+            # which goes on (the current track even when it left; it leaves when it ends).
+            self.player.update_playlist(fresh)
         self._resume = {k: v for k, v in self._resume.items() if k in self._playlists}
         if self._pending is not None and self._pending not in self._playlists:
             self._pending = self._due = None

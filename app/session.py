@@ -34,6 +34,7 @@ from app.errors import UserError
 from app.mood.plan import PlanConfig, PlanState, PlanStatus, SessionPlan
 from app.mood.voter import MoodChange, MoodVoter
 from app.music.audio import AudioOutput
+from app.music.database import files_signature, library_stamp
 from app.music.library import Library, Playlist, Track
 from app.music.mood_playlists import Placement
 from app.music.player import Player, PlayerState, RepeatMode
@@ -56,6 +57,8 @@ TIMELINE_SECONDS = 300.0
 RESUME_STEP_S = 5.0
 # Readings younger than this count towards "analyses per second".
 RATE_WINDOW_S = 3.0
+# How often the window looks whether another program changed the library database.
+LIBRARY_CHECK_S = 2.0
 # Skipped files of a scan named one by one in the log (and the problem list).
 MAX_LOGGED_SKIPS = 200
 # What the listener can do to one track's place in the mood playlists (``change_track``).
@@ -461,6 +464,12 @@ class Session:
         self._stopped = False
         self._tick_error: str | None = None
         self._scan_generation = 0
+        # What the playlists were last built from (database.library_stamp), and the files'
+        # signature when last looked at: another program's changes to the library are noticed.
+        self._library_stamp: object = None
+        self._library_signature: object = None
+        self._library_check_at = 0.0
+        self._library_checking = False
         self.report: SessionReport | None = None
         self._last_row: ReportRow | None = None
         self._last_mode: ControlMode | None = None
@@ -820,6 +829,7 @@ class Session:
                 self._tick_error = None
         while self._reading_times and now - self._reading_times[0] > RATE_WINDOW_S:
             self._reading_times.popleft()
+        self._watch_library(now)
         self._restart_plan(now)
         self._record_timeline(now)
         self._record_report()
@@ -1005,10 +1015,17 @@ class Session:
         self._scan_generation += 1
         generation = self._scan_generation
         settings = self.settings
+        database_path = self.database_path
 
-        def done(library: Library | dict[str, Playlist]) -> None:
+        def work() -> tuple[Library | dict[str, Playlist], object]:
+            # The stamp first: a change made while the library is read is seen again later.
+            stamp = library_stamp(database_path) if database_path is not None else None
+            return factory(settings), stamp
+
+        def done(result: tuple[Library | dict[str, Playlist], object]) -> None:
             if generation != self._scan_generation:
                 return  # a newer scan is on its way
+            library, self._library_stamp = result
             self.library = library
             controller.set_library(library)
             for note in getattr(library, "notes", ()):
@@ -1025,8 +1042,45 @@ class Session:
             log.error("scanning the playlist folders failed", exc_info=exc)
             self._notice(f"Could not scan the playlist folders: {exc}")
 
-        self._run_task(lambda: factory(settings), done, failed)
+        self._run_task(work, done, failed)
         return True
+
+    def _watch_library(self, now: float) -> None:
+        """Rebuild the playlists when another process changed the library database (a
+        ``moodplayer library move`` in a terminal, a ``library scan``): every
+        ``LIBRARY_CHECK_S`` two ``stat`` calls here; only when the files changed, a read-only
+        look at the database off this thread."""
+        path = self.database_path
+        if (
+            path is None
+            or self.library_factory is None
+            or self._scan is not None  # our own scan writes; its end rebuilds the playlists
+            or not self._running
+            or self._library_checking
+            or now < self._library_check_at
+        ):
+            return
+        self._library_check_at = now + LIBRARY_CHECK_S
+        signature = files_signature(path)
+        if signature == self._library_signature:
+            return
+        self._library_signature = signature
+        self._library_checking = True
+        generation = self._scan_generation
+
+        def done(stamp: object) -> None:
+            self._library_checking = False
+            if stamp is None or stamp == self._library_stamp:
+                return
+            if generation == self._scan_generation and not self._stopped:
+                log.info("the library database was changed by another program: reading it again")
+                self.rescan_library()
+
+        def failed(exc: BaseException) -> None:
+            self._library_checking = False
+            log.debug("library check failed: %s", exc)
+
+        self._run_task(lambda: library_stamp(path), done, failed)
 
     # -- the library scan --------------------------------------------------------------------------
 

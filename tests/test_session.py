@@ -527,3 +527,58 @@ def test_the_library_scan_reports_progress_and_refreshes_the_playlists() -> None
         assert any("cancelled" in n for n in rig.events.of("notice"))
     finally:
         rig.session.stop()
+
+
+def test_a_track_moved_from_a_terminal_moves_in_the_playlist_that_plays(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`moodplayer library move` in another process while the player runs: the window notices
+    the database changed (two stats per check), reads it again off its thread, and the playing
+    mood playlist loses the track under the music, which goes on."""
+    from app import cli
+    from app.music import mood_playlists, scanner
+    from app.music.analysis import Analysis, Features
+    from app.music.tags import Tags
+
+    root = tmp_path / "Music"
+    files = [root / "Band" / "Album" / f"{i:02d}.ogg" for i in range(3)]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"not decoded: the analysis is a stand-in")
+
+    def upbeat(path: Path) -> Analysis:
+        features = Features(0.7, 0.8, 128.0, -14.0, 0.9, 1500.0, 3.0, 0.9, "C major")
+        return Analysis(features, Tags(), "upbeat", "audio", 180.0, "stand-in", -4.0, "measured")
+
+    db = tmp_path / "library.sqlite"
+    scanner.scan_library([root], db, analyse=upbeat)
+    empty = tmp_path / "shipped"
+    empty.mkdir()
+    rig = Rig(
+        library_factory=lambda s: mood_playlists.mood_library([root], db, shipped=empty),
+        database_path=db,
+    )
+    rig.start()
+    try:
+        assert rig.session.rescan_library()
+        rig.controller.select("upbeat")
+        rig.session.poll()
+        assert [t.path for t in rig.player.playlist.tracks] == files
+        for _ in range(20):  # the fade from the last playlist ends; nothing else changes
+            rig.clock.advance(0.25)
+            rig.session.poll()
+        assert rig.player.current.path == files[0]
+        assert rig.player.state is PlayerState.PLAYING
+        calls = len(rig.output.calls)
+        assert cli.main(["library", "--database", str(db), "move", str(files[1]), "calm"]) == 0
+        capfd.readouterr()
+        for _ in range(12):  # within a few seconds of the window's polls
+            rig.clock.advance(0.25)
+            rig.session.poll()
+        assert [t.path for t in rig.player.playlist.tracks] == [files[0], files[2]]
+        assert [t.path for t in rig.controller._playlists["calm"].tracks] == [files[1]]
+        assert rig.player.current.path == files[0]
+        assert rig.player.state is PlayerState.PLAYING
+        assert [c for c in rig.output.calls[calls:] if c[0] in ("stop", "load", "play")] == []
+    finally:
+        rig.session.stop()

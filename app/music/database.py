@@ -72,6 +72,8 @@ _TRACK_COLUMNS = (
     "replaygain", "gain_source",
 )  # fmt: skip
 
+Row = tuple[object, ...]  # one raw ``tracks`` row, in ``_TRACK_COLUMNS`` order
+
 
 def default_path() -> Path:
     return paths.data_dir() / FILE_NAME
@@ -325,6 +327,13 @@ class LibraryDatabase:
         for row in self._connection.execute("SELECT * FROM tracks ORDER BY path"):
             yield _record(row)
 
+    def rows(self) -> dict[bytes, Row]:
+        """path key -> the raw row (a tuple of plain values; ``record(row)`` makes it a
+        ``TrackRecord``) for every track: what a scan compares the files it finds with. Tuples
+        of numbers and strings leave the cyclic garbage collector's passes, 20,000 records
+        would each add three objects to them."""
+        return {bytes(row[0]): row for row in self._connection.execute("SELECT * FROM tracks")}
+
     def count(self) -> int:
         return int(self._connection.execute("SELECT COUNT(*) FROM tracks").fetchone()[0])
 
@@ -424,6 +433,43 @@ class LoudnessLookup:
             return None
 
 
+def files_signature(path: Path | None = None) -> tuple[tuple[int, int], ...]:
+    """(size, mtime_ns) of the library file and its write-ahead log: changes whenever anything
+    writes to the library (two ``stat`` calls: cheap enough for the GUI thread now and then)."""
+    path = path if path is not None else default_path()
+    found: list[tuple[int, int]] = []
+    for name in (path, path.with_name(path.name + "-wal")):
+        try:
+            info = os.stat(name)
+        except OSError:
+            found.append((-1, -1))
+        else:
+            found.append((info.st_size, info.st_mtime_ns))
+    return tuple(found)
+
+
+def library_stamp(path: Path | None = None) -> tuple[object, ...] | None:
+    """What the mood playlists are built from, in four numbers (tracks and their newest scan
+    time, choices and their newest change): another process (``moodplayer library move``, a
+    ``library scan``) changed the library when it differs. Read-only; None when the file is
+    missing or unreadable (never created or repaired from here)."""
+    path = path if path is not None else default_path()
+    if not path.is_file():
+        return None
+    try:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, timeout=1.0)
+        try:
+            tracks = connection.execute("SELECT COUNT(*), MAX(scanned) FROM tracks").fetchone()
+            choices = connection.execute("SELECT COUNT(*), MAX(changed) FROM choices").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        log.debug("library stamp of %s not read: %s", path, exc)
+        return None
+    return (*tracks, *choices)
+
+
 def levelling_lookup(path: Path | None = None) -> Callable[[Path], EngineLoudness | None]:
     """The audio engine's ``LoudnessLookup`` (app/music/loudness.py) answered from the library
     database: the measured LUFS and peak of a scanned track, None for any other (the engine
@@ -437,7 +483,12 @@ def levelling_lookup(path: Path | None = None) -> Callable[[Path], EngineLoudnes
     return answer
 
 
-def _record(row: tuple[object, ...]) -> TrackRecord:
+def record(row: Row) -> TrackRecord:
+    """A raw ``tracks`` row (from ``LibraryDatabase.rows``) as a ``TrackRecord``."""
+    return _record(row)
+
+
+def _record(row: Row) -> TrackRecord:
     v = dict(zip(_TRACK_COLUMNS, row, strict=True))
 
     def number(name: str) -> float | None:

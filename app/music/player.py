@@ -137,6 +137,7 @@ class Player:
         self.notices: deque[Notice] = deque(maxlen=NOTICES_KEPT)
         self._mixing: MixingOutput | None = output if isinstance(output, MixingOutput) else None
         self._primed: int | None = None  # the track index queued on the output
+        self._leaving: Path | None = None  # the current track, which left the playlist
         self._output.set_volume(self._volume)
 
     # ---- read-only views -------------------------------------------------------------------
@@ -235,6 +236,7 @@ class Player:
         if retarget is None:
             self._settle()
         self._playlist = playlist
+        self._leaving = None
         self._failed = set()
         self._empty_ends = 0
         self.error = None
@@ -274,6 +276,79 @@ class Player:
             return
         self._output.stop()
         self._begin(position, play=play)
+
+    def update_playlist(self, playlist: Playlist) -> bool:
+        """A new version of the playlist that is current (the same name; tracks joined or left
+        it, as when the listener moves a track to another mood): the music goes on. The current
+        track keeps playing (or waiting, when paused) even when it left; it leaves the playlist
+        once it has ended. Tracks that stay keep their place in the play order (a shuffle
+        included); tracks that joined come later in this cycle. False (nothing done) when
+        another playlist is current or nothing changed."""
+        old = self._playlist
+        if old is None or old.name != playlist.name:
+            return False
+        current = self.current
+        tracks = list(playlist.tracks)
+        where = {t.path: i for i, t in enumerate(tracks)}
+        self._leaving = None
+        if current is not None and current.path not in where and self._order:
+            # The track that sounds left: it stays until it ends, after the one it followed.
+            at = 0
+            for before in reversed(old.tracks[: self.index]):
+                if before.path in where:
+                    at = where[before.path] + 1
+                    break
+            tracks.insert(at, current)
+            self._leaving = current.path
+            where = {t.path: i for i, t in enumerate(tracks)}
+        if tuple(tracks) == old.tracks:  # nothing new, or only the current track leaves
+            self._playlist = Playlist(playlist.name, old.tracks, playlist.source)
+            return self._leaving is not None
+        moved = {i: where[t.path] for i, t in enumerate(old.tracks) if t.path in where}
+        new = Playlist(playlist.name, tuple(tracks), playlist.source)
+        self._failed = {moved[i] for i in self._failed if i in moved}
+        primed = self._primed
+        self._primed = moved.get(primed) if primed is not None else None
+        if not tracks:
+            self._playlist, self._order, self._cursor = new, [], 0
+            return True
+        here = moved.get(self.index, 0) if current is not None else 0
+        if not self._shuffle:
+            order = list(range(len(tracks)))
+            cursor = here
+        else:
+            order = [moved[i] for i in self._order if i in moved]
+            cursor = order.index(here) if here in order else 0
+            kept = set(order)
+            joined = [i for i in range(len(tracks)) if i not in kept]
+            for index in joined:  # somewhere after the current one, at random
+                order.insert(self._rng.randint(cursor + 1, len(order)), index)
+        self._playlist, self._order, self._cursor = new, order, cursor
+        log.info(
+            "playlist %r now has %d tracks (was %d); track %d plays on",
+            new.name,
+            len(tracks),
+            len(old.tracks),
+            self.index,
+        )
+        if self._mixing is not None and primed is not None and self._primed is None:
+            self._mixing.queue(None)  # the queued next track left the playlist
+        if self._state is PlayerState.PLAYING:
+            self._keep_primed()
+        return True
+
+    def _drop_leaving(self) -> None:
+        """The track that left the playlist while it played has ended: take it out."""
+        leaving, self._leaving = self._leaving, None
+        playlist = self._playlist
+        if leaving is None or playlist is None:
+            return
+        current = self.current
+        if current is not None and current.path == leaving:
+            self._leaving = leaving  # still the current one
+            return
+        rest = tuple(t for t in playlist.tracks if t.path != leaving)
+        self.update_playlist(Playlist(playlist.name, rest, playlist.source))
 
     def play(self) -> None:
         self._settle()
@@ -378,6 +453,8 @@ class Player:
         now = self._clock() if now is None else now
         if self._mixing is not None:
             self._take_events(now)
+        if self._leaving is not None:
+            self._drop_leaving()
         if self._switch is not None:
             if now < self._switch.until:
                 return

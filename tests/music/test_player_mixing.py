@@ -152,3 +152,70 @@ def test_a_primed_file_that_fails_is_noted_and_the_one_after_is_primed() -> None
     assert out.queued == playlist.tracks[2].path
     run(clock, player, 2.5)
     assert player.index == 2
+
+
+def tracks_named(playlist: Playlist, *numbers: int) -> Playlist:
+    """``playlist`` with only the given tracks of ``make_playlist`` (and new ones for numbers
+    past its end): a mood playlist after the listener moved tracks in or out."""
+    base = playlist.tracks[0].path.parent
+    by_number = {int(t.path.stem): t for t in playlist.tracks}
+    return Playlist(
+        playlist.name,
+        tuple(
+            by_number.get(n) or Track(base / f"{n:02d}.flac", f"new {n}", duration=2.0)
+            for n in numbers
+        ),
+    )
+
+
+def test_a_track_leaving_and_one_joining_the_playing_playlist_never_stop_the_music() -> None:
+    clock, out, player, playlist = rig(count=3, duration=2.0)
+    player.set_playlist(playlist)
+    assert out.queued == playlist.tracks[1].path
+    clock.advance(1.0)
+    calls = len(out.calls)
+    # track 1 (queued next) moves to another mood; track 7 joins this one
+    assert player.update_playlist(tracks_named(playlist, 0, 2, 7))
+    assert player.state is PlayerState.PLAYING and player.current == playlist.tracks[0]
+    assert player.position == pytest.approx(1.0)
+    new_calls = out.calls[calls:]
+    assert not [c for c in new_calls if c[0] in ("stop", "load", "play", "crossfade")], new_calls
+    assert out.queued == playlist.tracks[2].path  # the track that left is not played next
+    run(clock, player, 1.5)
+    assert player.current == playlist.tracks[2]
+    run(clock, player, 2.0)
+    assert player.current is not None and player.current.title == "new 7"
+    assert [t.path.stem for t in player.playlist.tracks] == ["00", "02", "07"]
+
+
+def test_the_track_that_plays_can_leave_its_playlist_and_still_plays_to_its_end() -> None:
+    clock, out, player, playlist = rig(count=3, duration=2.0)
+    player.set_playlist(playlist, index=1)
+    clock.advance(0.5)
+    calls = len(out.calls)
+    assert player.update_playlist(tracks_named(playlist, 0, 2))
+    assert not [c for c in out.calls[calls:] if c[0] in ("stop", "load", "play", "crossfade")]
+    assert player.current == playlist.tracks[1] and player.state is PlayerState.PLAYING
+    assert out.queued == playlist.tracks[2].path  # what followed it still follows
+    run(clock, player, 1.75)
+    assert player.current == playlist.tracks[2]
+    # once it has ended it is out of the playlist: not played again in the next cycle
+    assert [t.path.stem for t in player.playlist.tracks] == ["00", "02"]
+    run(clock, player, 2.0)
+    assert player.current == playlist.tracks[0]
+
+
+def test_a_shuffled_order_keeps_its_tracks_and_another_playlist_is_left_alone() -> None:
+    _clock, _out, player, playlist = rig(count=6, duration=2.0)
+    player.shuffle = True
+    player.set_playlist(playlist)
+    before = [playlist.tracks[i].path for i in player.order]
+    assert player.update_playlist(tracks_named(playlist, 0, 1, 2, 3, 4, 5, 9))
+    after = [player.playlist.tracks[i].path for i in player.order]
+    assert [p for p in after if p.stem != "09"] == before
+    assert after.index(playlist.tracks[0].path.with_name("09.flac")) > player.order.index(
+        player.index
+    )
+    assert player.current is not None and player.current.path == before[0]
+    assert not player.update_playlist(make_playlist("other", 2))
+    assert player.playlist.name == "p"

@@ -136,6 +136,11 @@ def test_why_this_track_is_here_and_moving_it_through_the_window(qtbot, tmp_path
         move = menu.findChild(QMenu, "move")
         checked = [a.objectName() for a in move.actions() if a.isChecked()]
         assert checked == [f"move:{mood}"]
+        # it plays (the listener double-clicked it), and the music must go on through the move
+        window.track_list.track_requested.emit(index)
+        player, output = session.player, session.output
+        assert player.current is not None and player.current.path == bright
+        calls = len(output.calls)
         [to_calm] = [a for a in move.actions() if a.objectName() == "move:calm"]
         to_calm.trigger()
         qtbot.waitUntil(lambda: "you moved it to calm" in window.track_details.text(), timeout=5000)
@@ -143,12 +148,25 @@ def test_why_this_track_is_here_and_moving_it_through_the_window(qtbot, tmp_path
             lambda: bright in [t.path for t in session.controller._playlists["calm"].tracks],
             timeout=10000,
         )
+        # the playlist that plays was refreshed at once: the moved track leaves it once it has
+        # ended (it plays on meanwhile); no stop, no reload, no restart
+        assert player.playlist.name == mood and player.current.path == bright
+        assert player.playlist.tracks != session.controller._playlists[mood].tracks
+        assert [c for c in output.calls[calls:] if c[0] in ("stop", "load", "play")] == []
+        player.next()
+        session.poll()
+        assert bright not in [t.path for t in player.playlist.tracks]
+        assert player.playlist.tracks == session.controller._playlists[mood].tracks
         # stored in the database: a rescan keeps it, and so does a fresh read
         scanner.scan_library([root], default_path())
         with db_open() as db:
             placed = mood_playlists.placement_of(db, bright)
         assert placed.mood == "calm" and placed.source == "moved"
-        # exclude it: in no mood playlist any more
+        # exclude it (from "calm", where it is now): in no mood playlist any more
+        session.controller.select("calm")
+        session.poll()
+        window.refresh()
+        index = [t.path for t in session.view().tracks].index(bright)
         menu = window.track_list.build_menu(index)
         [exclude] = [a for a in menu.actions() if a.objectName() == "exclude"]
         exclude.trigger()
