@@ -48,7 +48,43 @@ def make_library(root: Path, files: int) -> None:
         made += min(per_album, files - made)
 
 
-def run(files: int, real: bool, timeout_s: float) -> dict[str, object]:
+class GcLog:
+    """Every cyclic-GC pass: when, which generation, how long, on which thread."""
+
+    def __init__(self) -> None:
+        self.passes: list[tuple[float, int, float, str]] = []
+        self._began = 0.0
+        self.origin = time.perf_counter()
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        import threading
+
+        now = time.perf_counter()
+        if phase == "start":
+            self._began = now
+            return
+        self.passes.append(
+            (
+                now - self.origin,
+                info["generation"],
+                (now - self._began) * 1000,
+                threading.current_thread().name,
+            )
+        )
+
+    def summary(self) -> dict[str, object]:
+        full = [p for p in self.passes if p[1] == 2]
+        return {
+            "gc_passes": len(self.passes),
+            "gc_full_passes": len(full),
+            "gc_longest_ms": round(max((p[2] for p in self.passes), default=0.0), 1),
+            "gc_full": [(round(t, 2), round(ms), who) for t, _g, ms, who in full][:20],
+        }
+
+
+def run(
+    files: int, real: bool, timeout_s: float, gc_log: bool = False, baseline_s: float = 3.0
+) -> dict[str, object]:
     home = Path(tempfile.mkdtemp(prefix="moodplayer-bench-"))
     for var, sub in (
         ("XDG_CONFIG_HOME", "config"),
@@ -106,8 +142,13 @@ def run(files: int, real: bool, timeout_s: float) -> dict[str, object]:
         names = ("calm", "gentle", "upbeat", "energetic", "melancholy", "intense")
         return sum(len(playlists[n].tracks) for n in names if n in playlists)
 
+    idle: list[float] = []  # the same ticks before the session starts: what the machine does
+
     def tick() -> None:
         elapsed = clock.restart()
+        if "started" not in state:
+            idle.append(max(0.0, elapsed - TICK_MS))
+            return
         stalls.append(max(0.0, elapsed - TICK_MS))
         at.append(time.perf_counter() - state.get("started", 0.0))
         text = window.library_bar.text
@@ -125,13 +166,23 @@ def run(files: int, real: bool, timeout_s: float) -> dict[str, object]:
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
 
+    collector = GcLog()
+
     def begin() -> None:
-        state["started"] = time.perf_counter()
+        state["started"] = collector.origin = time.perf_counter()
         session.start()
+        clock.restart()
+
+    def idle_start() -> None:
         clock.start()
         timer.start()
+        QTimer.singleShot(round(baseline_s * 1000), begin)
 
-    QTimer.singleShot(200, begin)
+    if gc_log:
+        import gc
+
+        gc.callbacks.append(collector)
+    QTimer.singleShot(200, idle_start)
     app.exec()
     timer.stop()
     session.stop()
@@ -148,10 +199,14 @@ def run(files: int, real: bool, timeout_s: float) -> dict[str, object]:
         "stall_max_ms": round(ordered[-1], 1) if ordered else None,
         "stall_p99_ms": round(ordered[int(len(ordered) * 0.99)], 1) if ordered else None,
         "ticks": len(ordered),
+        "idle_max_ms": round(max(idle), 1) if idle else None,
+        "idle_p99_ms": round(sorted(idle)[int(len(idle) * 0.99)], 1) if idle else None,
         "worst_at_s": [(round(at[i], 2), round(stalls[i])) for i in worst],
         "progress_texts": len(texts),
         "first_text": texts[0] if texts else "",
         "last_text": texts[-1] if texts else "",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        **(collector.summary() if gc_log else {}),
     }
 
 
@@ -160,14 +215,20 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--real", action="store_true", help="decode and analyse every file")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--gc", action="store_true", help="time every garbage-collector pass")
+    parser.add_argument(
+        "--baseline", type=float, default=3.0, help="seconds of ticks before the start (idle)"
+    )
     args = parser.parse_args()
-    result = run(args.files, args.real, args.timeout)
+    result = run(args.files, args.real, args.timeout, args.gc, args.baseline)
     print(json.dumps(result))
     print(
         f"- {result['files']:,} files, {result['analysis']} analysis: scan {result['scan_s']} s, "
         f"smart playlists in the window after {result['ready_s']} s; longest event-loop stall "
         f"{result['stall_max_ms']} ms, 99th percentile {result['stall_p99_ms']} ms "
-        f"({result['ticks']:,} ticks of {TICK_MS} ms)"
+        f"({result['ticks']:,} ticks of {TICK_MS} ms; idle before the start: longest "
+        f"{result['idle_max_ms']} ms, p99 {result['idle_p99_ms']} ms; load average "
+        f"{result['load_average']})"
     )
     return 0
 

@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,57 @@ def read_track(path: Path, title_hint: str = "") -> tuple[Track | None, str]:
         duration=length,
     )
     return track, ""
+
+
+class TrackPool:
+    """One ``Track`` object per path, across library reads: a read that finds a track unchanged
+    hands back the object the last read made. So a rebuild after a move or a rescan allocates
+    only what changed, and the folder playlists share the smart playlists' objects (``get``):
+    a 20,000-track library is 60,000 long-lived objects (track, path and the path's parts), not
+    120,000 made anew at every read, for the cyclic garbage collector to go through while it
+    holds the GIL. ``on_new`` is called after every ``every`` new objects (the window freezes
+    what exists then: ``gc.freeze``). One read at a time: ``done()`` ends it."""
+
+    def __init__(self, on_new: Callable[[], None] | None = None, every: int = 4000) -> None:
+        self._last: dict[Path, Track] = {}
+        self._now: dict[Path, Track] = {}
+        self._on_new = on_new
+        self._every = every
+        self._new = 0
+
+    def track(self, candidate: Track) -> Track:
+        """``candidate``, or the equal track the last read made."""
+        old = self._last.get(candidate.path)
+        track = old if old is not None and old == candidate else candidate
+        if track is candidate:
+            self._new += 1
+            if self._on_new is not None and self._new % self._every == 0:
+                self._on_new()
+        self._now[track.path] = track
+        return track
+
+    def get(self, path: Path) -> Track | None:
+        """The track this read already made for ``path`` (the library database's, read before
+        the folders), or None."""
+        return self._now.get(path)
+
+    def done(self) -> None:
+        """This read is over: its tracks are what the next one compares with."""
+        self._last, self._now, self._new = self._now, {}, 0
+
+
+def _known_or_read(
+    path: Path, known: TrackPool | None, title_hint: str = ""
+) -> tuple[Track | None, str]:
+    """The track this read already made for ``path`` (from the library database: no tag read),
+    else ``read_track``'s (kept in the pool)."""
+    if known is None:
+        return read_track(path, title_hint)
+    track = known.get(path)
+    if track is not None:
+        return track, ""
+    track, reason = read_track(path, title_hint)
+    return (known.track(track) if track is not None else None), reason
 
 
 def _skip(where: Path | str, entry: object, reason: str, kind: str = "library file") -> None:
@@ -267,7 +318,9 @@ def resolve_entry(base: Path, entry: str) -> Path | None:
 _resolve_entry = resolve_entry
 
 
-def _tracks_from_entries(source: Path, entries: Iterable[tuple[str, str]]) -> tuple[Track, ...]:
+def _tracks_from_entries(
+    source: Path, entries: Iterable[tuple[str, str]], known: TrackPool | None = None
+) -> tuple[Track, ...]:
     tracks: list[Track] = []
     base = source.parent
     skip = _Skips(source)
@@ -283,7 +336,7 @@ def _tracks_from_entries(source: Path, entries: Iterable[tuple[str, str]]) -> tu
         if path.suffix.lower() in PLAYLIST_SUFFIXES:
             skip(repr(shown), "playlists inside playlists are not followed")
             continue
-        track, reason = read_track(path, title)
+        track, reason = _known_or_read(path, known, title)
         if track is None:
             skip(repr(shown), reason)
             continue
@@ -343,7 +396,7 @@ def parse_pls(text: str) -> list[tuple[str, str]]:
     return [(files[n], titles.get(n, "")) for n in sorted(files)]
 
 
-def read_playlist_file(path: Path) -> Playlist | None:
+def read_playlist_file(path: Path, known: TrackPool | None = None) -> Playlist | None:
     """An M3U/M3U8/PLS file as a playlist (None, logged, when unreadable or nothing plays)."""
     try:
         text = _read_text(path)
@@ -351,7 +404,7 @@ def read_playlist_file(path: Path) -> Playlist | None:
         _skip(path.parent, path.name, f"playlist cannot be read ({exc})")
         return None
     pairs = parse_pls(text) if path.suffix.lower() == ".pls" else parse_m3u(text)
-    tracks = _tracks_from_entries(path, pairs)
+    tracks = _tracks_from_entries(path, pairs, known)
     if not tracks:
         _skip(path.parent, path.name, "no playable tracks")
         return None
@@ -417,13 +470,14 @@ def read_folder(
     name: str | None = None,
     notes: list[str] | None = None,
     confine: str | None = None,
+    known: TrackPool | None = None,
 ) -> Playlist | None:
     """The audio files in ``folder`` (and below) as one playlist (``notes`` collects sentences
     for the listener, such as a folder over ``MAX_FOLDER_FILES``)."""
     tracks: list[Track] = []
     skip = _Skips(folder, "audio file")
     for path in _audio_files(folder, notes, confine):
-        track, reason = read_track(path)
+        track, reason = _known_or_read(path, known)
         if track is None:
             skip(path.name, reason)
             continue
@@ -449,8 +503,11 @@ def _direct_audio(root: Path) -> list[Path]:
 class Library:
     """The playlists found in ``folders`` (see the module text for the rules)."""
 
-    def __init__(self, folders: Sequence[Path | str]) -> None:
+    def __init__(self, folders: Sequence[Path | str], pool: TrackPool | None = None) -> None:
         self.folders: tuple[Path, ...] = tuple(Path(f).expanduser() for f in folders)
+        # Tracks the library database already made: used as they are instead of reading their
+        # tags again; the tracks read here go into it too.
+        self.known = pool
         self.playlists: dict[str, Playlist] = {}
         # Sentences for the listener from the last scan (limits reached); shown by the UI.
         self.notes: list[str] = []
@@ -482,7 +539,7 @@ class Library:
         try:
             if root.is_file():
                 if root.suffix.lower() in PLAYLIST_SUFFIXES:
-                    single = read_playlist_file(root)
+                    single = read_playlist_file(root, self.known)
                     return [single] if single else []
                 _skip("library", root, "not a folder or playlist file")
                 return []
@@ -502,7 +559,7 @@ class Library:
         if _direct_audio(root):
             tracks: list[Track] = []
             for path in _direct_audio(root):
-                track, reason = read_track(path)
+                track, reason = _known_or_read(path, self.known)
                 if track is None:
                     _skip(root, path.name, reason, "audio file")
                 else:
@@ -520,13 +577,13 @@ class Library:
                 if child.is_symlink() and not _inside(os.path.realpath(child), real_root):
                     _skip(root, child.name, "a link out of the library folder is not followed")
                     continue
-                playlist = read_folder(child, notes=self.notes, confine=real_root)
+                playlist = read_folder(child, notes=self.notes, confine=real_root, known=self.known)
                 if playlist is None:
                     _skip(root, child.name, "folder has no playable tracks")
                 else:
                     folders.append(playlist)
             elif child.suffix.lower() in PLAYLIST_SUFFIXES:
-                from_file = read_playlist_file(child)
+                from_file = read_playlist_file(child, self.known)
                 if from_file is not None:
                     files.append(from_file)
         return playlists + folders + files

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from app import paths
 from app.music import library, moods
 from app.music.database import Choice, DatabaseError, LibraryDatabase, TrackRecord, default_path
-from app.music.library import Playlist, Track
+from app.music.library import Playlist, Track, TrackPool
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,21 @@ def placements(
 ) -> list[Placement]:
     """Every track's placement: analysed records under ``roots`` (all when None), then the
     shipped tracks under ``shipped`` that the records do not already hold."""
+    return list(_placements(records, choices, roots, shipped))
+
+
+def _placements(
+    records: Iterable[TrackRecord],
+    choices: Mapping[Path, Choice],
+    roots: Sequence[Path] | None,
+    shipped: Path | None,
+    pool: TrackPool | None = None,
+) -> Iterator[Placement]:
+    pooled = pool.track if pool is not None else _same
     prefixes = None
     if roots is not None:
         prefixes = [os.path.abspath(r).rstrip(os.sep) + os.sep for r in roots]
         prefixes += [os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots]
-    result: list[Placement] = []
     seen: set[Path] = set()
     for record in records:
         if not record.analysed or record.mood is None:
@@ -124,10 +134,12 @@ def placements(
         if prefixes is not None and not _under(record.path, prefixes):
             continue
         seen.add(record.path)
-        result.append(
-            _place(
-                _track(record), record, choices.get(record.path), record.mood, record.mood_source
-            )
+        yield _place(
+            pooled(_track(record)),
+            record,
+            choices.get(record.path),
+            record.mood,
+            record.mood_source,
         )
     if shipped is not None:
         for mood in moods.MOODS:
@@ -140,8 +152,11 @@ def placements(
                 if path in seen or track.path in seen:
                     continue
                 seen.add(path)
-                result.append(_place(track, None, choices.get(path), mood, "shipped"))
-    return result
+                yield _place(pooled(track), None, choices.get(path), mood, "shipped")
+
+
+def _same(track: Track) -> Track:
+    return track
 
 
 def _order(placement: Placement) -> tuple[int, float, str]:
@@ -152,14 +167,22 @@ def _order(placement: Placement) -> tuple[int, float, str]:
     return (0 if placement.pinned else 1, round(fit, 3), str(placement.track.path))
 
 
+def _first(item: tuple[tuple[int, float, str], Track]) -> tuple[int, float, str]:
+    return item[0]
+
+
 def group(placed: Iterable[Placement]) -> dict[str, Playlist]:
-    """The six mood playlists (pinned tracks first, then the best fits); empty moods left out."""
-    by_mood: dict[str, list[Placement]] = {mood: [] for mood in moods.MOODS}
+    """The six mood playlists (pinned tracks first, then the best fits); empty moods left out.
+
+    Consumes ``placed`` one at a time and keeps only each track and its sort key, so a 20,000-row
+    read never holds 20,000 records and placements at once (fewer objects for the cyclic garbage
+    collector's passes, which hold the GIL: docs/BENCHMARKS.md, "Library scan in the window")."""
+    by_mood: dict[str, list[tuple[tuple[int, float, str], Track]]] = {m: [] for m in moods.MOODS}
     for placement in placed:
         if placement.mood in by_mood:
-            by_mood[placement.mood].append(placement)
+            by_mood[placement.mood].append((_order(placement), placement.track))
     return {
-        mood: Playlist(mood, tuple(p.track for p in sorted(items, key=_order)), None)
+        mood: Playlist(mood, tuple(track for _key, track in sorted(items, key=_first)), None)
         for mood, items in by_mood.items()
         if items
     }
@@ -169,13 +192,15 @@ def build_mood_playlists(
     database: LibraryDatabase | None,
     roots: Sequence[Path] | None = None,
     shipped: Path | None = None,
+    pool: TrackPool | None = None,
 ) -> dict[str, Playlist]:
     """The six mood playlists from ``database`` (tracks under ``roots``; all when None) and the
-    shipped tracks (``shipped`` defaults to ``paths.playlists_dir()``)."""
+    shipped tracks (``shipped`` defaults to ``paths.playlists_dir()``); ``pool`` gives back the
+    track objects of the last read where nothing changed."""
     shipped_dir = shipped if shipped is not None else paths.playlists_dir()
     if database is None:
-        return group(placements((), {}, roots, shipped_dir))
-    return group(placements(database.tracks(), database.choices(), roots, shipped_dir))
+        return group(_placements((), {}, roots, shipped_dir, pool))
+    return group(_placements(database.tracks(), database.choices(), roots, shipped_dir, pool))
 
 
 def with_mood_playlists(
@@ -191,24 +216,47 @@ def with_mood_playlists(
 
 
 def mood_library(
-    folders: Sequence[Path], database_path: Path | None = None, shipped: Path | None = None
+    folders: Sequence[Path],
+    database_path: Path | None = None,
+    shipped: Path | None = None,
+    pool: TrackPool | None = None,
 ) -> dict[str, Playlist]:
     """What the controller plays: the six mood playlists (from the library database, or the
     shipped tracks alone when there is none or it cannot be opened), then the folder and file
     playlists of ``folders`` (``library.Library`` rules). Reads the disk: call it off the GUI
     thread. Scanning new music into the database is ``scanner.scan_library``'s work."""
-    folder_playlists = library.Library(folders).scan()
+    return mood_library_with_notes(folders, database_path, shipped, pool).playlists
+
+
+@dataclass(frozen=True)
+class MoodLibrary:
+    playlists: dict[str, Playlist]
+    notes: tuple[str, ...]  # limits the folder read reached, for the listener
+
+
+def mood_library_with_notes(
+    folders: Sequence[Path],
+    database_path: Path | None = None,
+    shipped: Path | None = None,
+    pool: TrackPool | None = None,
+) -> MoodLibrary:
+    """``mood_library`` and the folder read's notes. The smart playlists are read first; the
+    folder playlists then take the tracks it made (no tag read again for a scanned file)."""
+    pool = pool if pool is not None else TrackPool()
     db_file = database_path if database_path is not None else default_path()
-    if not db_file.exists():  # nothing scanned yet: the shipped moods (and no file is made)
-        return with_mood_playlists(folder_playlists, build_mood_playlists(None, folders, shipped))
-    try:
-        database = LibraryDatabase(db_file)
-    except (DatabaseError, OSError) as exc:
-        log.warning("library database not used: %s", exc)
-        return with_mood_playlists(folder_playlists, build_mood_playlists(None, folders, shipped))
-    with database:
-        smart = build_mood_playlists(database, folders, shipped)
-    return with_mood_playlists(folder_playlists, smart)
+    smart: dict[str, Playlist] | None = None
+    if db_file.is_file():  # nothing scanned yet: the shipped moods (and no file is made)
+        try:
+            with LibraryDatabase(db_file) as database:
+                smart = build_mood_playlists(database, folders, shipped, pool)
+        except (DatabaseError, OSError) as exc:
+            log.warning("library database not used: %s", exc)
+    if smart is None:
+        smart = build_mood_playlists(None, folders, shipped, pool)
+    folder_library = library.Library(folders, pool=pool)
+    folder_playlists = folder_library.scan()
+    pool.done()
+    return MoodLibrary(with_mood_playlists(folder_playlists, smart), tuple(folder_library.notes))
 
 
 # -- the listener's choices --------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from app.music import decode, library
 from app.music.analysis import ANALYSER_VERSION, Analysis, analyse_file
-from app.music.database import LibraryDatabase, TrackRecord, path_key
+from app.music.database import LibraryDatabase, Row, TrackRecord, path_key, record
 from app.problems import problems
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,13 @@ class ScanResult:
     set_aside: Path | None = None  # where a damaged database was moved
 
 
+# (size, mtime_ns) of a found file: all a scan compares (a third of an ``os.stat_result``).
+Stat = tuple[int, int]
+
+
 @dataclass
 class _Found:
-    files: dict[str, os.stat_result] = field(default_factory=dict)
+    files: dict[str, Stat] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     complete: bool = True
@@ -141,7 +145,7 @@ class _Walker:
             return
         key = os.path.normpath(os.path.abspath(path))
         if key not in self.found.files:
-            self.found.files[key] = info
+            self.found.files[key] = (info.st_size, info.st_mtime_ns)
             if len(self.found.files) % 500 == 0:
                 self.on_found(len(self.found.files))
 
@@ -253,8 +257,9 @@ class _Walker:
 
 def find_music(
     roots: Iterable[Path], cancel: threading.Event | None = None
-) -> tuple[dict[str, os.stat_result], list[Skipped], list[str], bool]:
-    """(path -> stat, skipped, notes, complete) for every music file under ``roots``."""
+) -> tuple[dict[str, Stat], list[Skipped], list[str], bool]:
+    """(path -> (size, mtime_ns), skipped, notes, complete) for every music file under
+    ``roots``."""
     walker = _Walker(cancel or threading.Event(), lambda n: None)
     for root in roots:
         walker.root(Path(root))
@@ -307,8 +312,7 @@ def scan_library(
             walker.root(root)
         found = walker.found
         skipped = list(found.skipped)
-        stamps = db.stamps()
-        known = {path_key(r.path): r for r in db.tracks()}  # one query, not one per file
+        rows = db.rows()  # one query, not one per file
         wanted = decode.decodable_suffixes()
         paths = sorted(found.files)
         total = len(paths)
@@ -318,42 +322,40 @@ def scan_library(
             if cancel.is_set():
                 break
             path = Path(name)
-            info = found.files[name]
+            size, mtime_ns = found.files[name]
             emit(ScanProgress("listening", index, total, path))
             key = path_key(path)
-            stamp = stamps.get(key)
-            current = (info.st_size, info.st_mtime_ns, ANALYSER_VERSION)
-            record: TrackRecord | None = None
+            row = rows.get(key)
+            stored: TrackRecord | None = None
             decoded = False
-            if stamp == current:
-                record = known.get(key)
+            if row is not None and row[1:4] == (size, mtime_ns, ANALYSER_VERSION):
+                stored = record(row)
                 if (
-                    record is not None
-                    and record.error is not None
-                    and record.error.startswith("no decoder")
+                    stored.error is not None
+                    and stored.error.startswith("no decoder")
                     and path.suffix.lower() in wanted
                 ):
-                    record = None  # a decoder was installed since: try again
-            if record is None:
-                moved = db.same_file_elsewhere(info.st_size, info.st_mtime_ns, path.name)
+                    stored = None  # a decoder was installed since: try again
+            if stored is None:
+                moved = db.same_file_elsewhere(size, mtime_ns, path.name)
                 if moved is not None and str(moved) not in found.files and not moved.exists():
-                    db.copy_track(moved, path, info.st_size, info.st_mtime_ns)
-                    record = db.track(path)
-            if record is None:
-                record = _analyse_one(db, path, info, analyse)
+                    db.copy_track(moved, path, size, mtime_ns)
+                    stored = db.track(path)
+            if stored is None:
+                stored = _analyse_one(db, path, size, mtime_ns, analyse)
                 decoded = True
                 analysed += 1
                 emit(ScanProgress("listening", index + 1, total, path), force=True)
-            if record.analysed:
+            if stored.analysed:
                 tracks += 1
             else:
-                skipped.append(Skipped(path, record.error or "not analysed"))
+                skipped.append(Skipped(path, stored.error or "not analysed"))
             if on_track is not None:
-                on_track(ScannedTrack(record, decoded))
+                on_track(ScannedTrack(stored, decoded))
         cancelled = cancel.is_set()
         removed = 0
         if found.complete and not cancelled:
-            removed = _prune(db, absolute_roots, set(found.files), stamps)
+            removed = _prune(db, absolute_roots, set(found.files), rows)
         seconds = clock() - started
         emit(ScanProgress("done", total, tracks), force=True)
         log.info(
@@ -381,9 +383,8 @@ def scan_library(
 
 
 def _analyse_one(
-    db: LibraryDatabase, path: Path, info: os.stat_result, analyse: Analyse
+    db: LibraryDatabase, path: Path, size: int, mtime: int, analyse: Analyse
 ) -> TrackRecord:
-    size, mtime = info.st_size, info.st_mtime_ns
     reason = ""
     if size == 0:
         reason = "empty file"
@@ -412,13 +413,13 @@ def _prune(
     db: LibraryDatabase,
     roots: Sequence[Path],
     found: set[str],
-    stamps: dict[bytes, tuple[int, int, int]],
+    rows: dict[bytes, Row],
 ) -> int:
     """Drop rows under a scanned root that were not found, and rows whose file is gone."""
     prefixes = _under_roots(roots)
     found_keys = {os.fsencode(p) for p in found}
     gone: list[bytes] = []
-    for key in stamps:
+    for key in rows:
         if key in found_keys:
             continue
         if any(key.startswith(p) for p in prefixes) or not os.path.lexists(key):

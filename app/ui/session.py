@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app import session as core_mod
 from app.controller import Controller
 from app.mood.voter import MoodChange, MoodVoter
-from app.music.library import Library, Playlist
+from app.music.library import Library, Playlist, TrackPool
 from app.music.mood_playlists import Placement
 from app.music.player import Player
 from app.music.scanner import ScanProgress
@@ -168,6 +168,11 @@ class Session(QObject):
     def start(self) -> None:
         """Start polling and, when a source is set and the camera is enabled, the camera.
         A stopped session stays stopped."""
+        # What lives now (modules, widgets, models) lives as long as the app: take it out of the
+        # cyclic garbage collector's full passes before the background library read and scan
+        # begin allocating. Those passes hold the GIL on whichever thread triggers them; with
+        # the start-up objects in them they took 40 ms at best, 440 ms on a busy machine.
+        gc.freeze()
         self.core.start()
         if self.core.running:
             self._timer.start()
@@ -369,29 +374,22 @@ def build_session(
         except AudioDeviceError as exc:
             log.warning("%s The player will say so when it tries to play.", exc)
 
-    def make_library(current: Settings) -> dict[str, Playlist]:
-        # Reads the disk and the database: always through run_task (rescan_library).
-        from app.music.database import DatabaseError, LibraryDatabase
+    # One track object per path across reads; what exists is frozen every 4,000 new tracks
+    # (see make_library).
+    pool = TrackPool(on_new=gc.freeze)
 
+    def make_library(current: Settings) -> core_mod.LibraryPlaylists:
+        # Reads the disk and the database: always through run_task (rescan_library).
         folders = default_folders(current.music.playlist_folders)
-        folder_library = Library(folders)
-        folder_playlists = folder_library.scan()
-        smart = mood_playlists.build_mood_playlists(None, folders)
-        if database_path.is_file():  # nothing scanned yet: read, never create, the file
-            try:
-                with LibraryDatabase(database_path) as db:
-                    smart = mood_playlists.build_mood_playlists(db, folders)
-            except (DatabaseError, OSError) as exc:
-                log.warning("library database not used: %s", exc)
-        # Limits the folder scan reached ("a folder over 100,000 files ...") go to the window.
-        result = core_mod.LibraryPlaylists(
-            mood_playlists.with_mood_playlists(folder_playlists, smart), folder_library.notes
-        )
+        read = mood_playlists.mood_library_with_notes(folders, database_path, pool=pool)
         # What lives now (modules, widgets, this library) lives long: leave it out of the cyclic
-        # garbage collector's full passes. Without this a 20,000-track library made each full
-        # pass take 100-250 ms, on whichever thread ran it: the window stalled that long.
+        # garbage collector's full passes, which hold the GIL on whichever thread runs them
+        # (they took 100-440 ms with a 20,000-track library in them: the window stalled that
+        # long). The library's objects hold no reference cycles, so an old library frozen here
+        # is still freed, by reference counting, when a new one replaces it.
         gc.freeze()
-        return result
+        # Limits the folder read reached ("a folder over 100,000 files ...") go to the window.
+        return core_mod.LibraryPlaylists(read.playlists, list(read.notes))
 
     def make_scan(
         current: Settings,

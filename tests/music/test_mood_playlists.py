@@ -147,3 +147,42 @@ def test_mood_library_is_one_call_for_the_session(
     fallback = mood_playlists.mood_library([root], db.path)  # the shipped moods still play
     assert sum(len(fallback[m]) for m in moods.MOODS) == 18
     assert {"Artist 0", "Artist 1"} <= set(fallback)
+
+
+def test_one_track_object_per_file_across_reads_and_no_tag_read_for_a_scanned_file(
+    scanned: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder playlists take the smart playlists' track objects, and a second read gives
+    back the first read's objects where nothing changed: what keeps a 20,000-track library's
+    rebuilds from adding objects for the garbage collector (docs/BENCHMARKS.md)."""
+    from app.music import library
+
+    root, db = fresh(scanned, tmp_path)
+    db.close()
+    tag_reads: list[Path] = []
+    real_read = library.read_track
+
+    def counting(path: Path, title_hint: str = "") -> tuple[object, str]:
+        tag_reads.append(path)
+        return real_read(path, title_hint)
+
+    monkeypatch.setattr(library, "read_track", counting)
+    frozen: list[int] = []
+    pool = library.TrackPool(on_new=lambda: frozen.append(1), every=2)
+    first = mood_playlists.mood_library([root], db.path, pool=pool)
+    assert not [p for p in tag_reads if root in p.parents]  # the database had them all
+    smart = {t.path: t for m in moods.MOODS if m in first for t in first[m].tracks}
+    folder = [t for name in ("Artist 0", "Artist 1") for t in first[name].tracks]
+    assert len(folder) == 4 and all(t is smart[t.path] for t in folder)
+    assert len(frozen) == len(smart) // 2  # on_new after every 2 new tracks
+    second = mood_playlists.mood_library([root], db.path, pool=pool)
+    again = {t.path: t for m in moods.MOODS if m in second for t in second[m].tracks}
+    assert again.keys() == smart.keys() and all(again[p] is smart[p] for p in smart)
+    assert len(frozen) == len(smart) // 2  # nothing new the second time
+    # a moved track is still the same object, in its new playlist
+    path = folder[0].path
+    with LibraryDatabase(db.path) as writable:
+        mood_playlists.move(writable, path, "intense")
+    third = mood_playlists.mood_library([root], db.path, pool=pool)
+    [moved] = [t for t in third["intense"].tracks if t.path == path]
+    assert moved is smart[path]

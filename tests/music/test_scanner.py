@@ -352,3 +352,53 @@ def test_a_folder_that_refuses_to_be_listed_is_skipped(
     result = scan_library([root], tmp_path / "db.sqlite")
     assert [s.reason for s in result.skipped] == ["folder cannot be read (Permission denied)"]
     assert result.tracks == 4
+
+
+def stand_in(path: Path) -> analysis.Analysis:
+    """No decoding: what a scan costs besides the analysis."""
+    from app.music.tags import Tags
+
+    features = analysis.Features(0.7, 0.8, 128.0, -14.0, 0.9, 1500.0, 3.0, 0.9, "C major")
+    return analysis.Analysis(
+        features, Tags(), "upbeat", "audio", 180.0, "stand-in", -4.0, "measured"
+    )
+
+
+def test_a_scan_leaves_the_garbage_collector_nothing_per_file(tmp_path: Path) -> None:
+    """The window's stalls during a 20,000-file scan were the cyclic collector's full passes
+    (they hold the GIL; their cost grows with every object they must look at). A scan must
+    keep nothing per file that such a pass looks at -- a found file is a tuple of two ints,
+    a stored row a tuple of plain values, which the collector stops tracking -- whether the
+    database is empty or holds every file already (docs/BENCHMARKS.md)."""
+    import gc
+
+    root = tmp_path / "music"
+    source = tmp_path / "one.ogg"
+    source.write_bytes(b"OggS stand-in")
+    files = 1500
+    for index in range(files):
+        album = root / f"Artist {index // 120}" / f"Album {index // 12}"
+        album.mkdir(parents=True, exist_ok=True)
+        os.link(source, album / f"{index % 12:02d} Track.ogg")
+    warm = tmp_path / "warm"
+    warm.mkdir()
+    os.link(source, warm / "x.ogg")
+    scan_library([warm], tmp_path / "warm.sqlite", analyse=stand_in)  # what a scan imports
+    db = tmp_path / "library.sqlite"
+    for run in ("first", "again"):
+        gc.collect()
+        before = len(gc.get_objects())
+        held: list[int] = []
+
+        def measure(progress: ScanProgress, held: list[int] = held, before: int = before) -> None:
+            if progress.phase == "listening" and progress.done >= files - 10 and not held:
+                gc.collect()  # what survives a pass is what the next passes look at
+                held.append(len(gc.get_objects()) - before)
+
+        scanner.PROGRESS_INTERVAL_S, interval = 0.0, scanner.PROGRESS_INTERVAL_S
+        try:
+            result = scan_library([root], db, progress=measure, analyse=stand_in)
+        finally:
+            scanner.PROGRESS_INTERVAL_S = interval
+        assert result.tracks == files and result.analysed == (files if run == "first" else 0)
+        assert held and held[0] < files // 10, (run, held)  # 3 a file with dataclass records
