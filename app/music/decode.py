@@ -45,6 +45,13 @@ FFMPEG_SUFFIXES = frozenset(
 )
 
 
+# What the listener reads (View -> Problems, `library scan`) for an AAC/M4A or ALAC file when
+# neither FFmpeg decoder is there (PyAV is an optional extra: its wheels bundle GPL codecs).
+NEEDS_FFMPEG = "needs FFmpeg: install the ffmpeg program or `pip install moodplayer[ffmpeg]`"
+# Failures that a newly installed decoder may cure: such files are tried again at a rescan.
+NO_DECODER_PREFIXES = ("no decoder", "needs FFmpeg")
+
+
 class DecodeError(Exception):
     """The file cannot be decoded; the message says why in a few words."""
 
@@ -297,10 +304,9 @@ def decode_excerpts(
     decoder's reason when none can read it."""
     names = list(decoders) if decoders is not None else decoders_for(path)
     if not names:
-        raise DecodeError(
-            f"no decoder for {path.suffix or 'files without a suffix'} here "
-            "(AAC/M4A and ALAC need PyAV: pip install 'moodplayer[ffmpeg]', or the ffmpeg program)"
-        )
+        if path.suffix.lower() in FFMPEG_SUFFIXES:
+            raise DecodeError(NEEDS_FFMPEG)
+        raise DecodeError(f"no decoder for {path.suffix or 'files without a suffix'} here")
     reasons: list[str] = []
     for name in names:
         try:

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.music.audio import AudioError
+from app.music.decode import NEEDS_FFMPEG
 from app.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -440,6 +441,13 @@ DECODERS.register(
 )
 
 
+# Formats only the FFmpeg decoders read (libsndfile and SDL_mixer do not).
+NEEDS_FFMPEG_SUFFIXES = frozenset(
+    {".m4a", ".m4b", ".mp4", ".aac", ".alac", ".wma", ".webm", ".mka"}
+)
+FFMPEG_DECODERS = ("pyav", "ffmpeg")
+
+
 def open_decoder(path: Path, rate: int, names: tuple[str, ...] | None = None) -> Decoder:
     """The first decoder (in ``names`` order, default: every available one) that reads ``path``."""
     reasons: list[str] = []
@@ -456,6 +464,12 @@ def open_decoder(path: Path, rate: int, names: tuple[str, ...] | None = None) ->
         return decoder
     if not reasons:
         raise AudioError(f"cannot play {path.name}: no audio decoder is installed")
+    ffmpeg_absent = all(
+        DECODERS.get(name).unavailable_reason() is not None for name in FFMPEG_DECODERS
+    )
+    if ffmpeg_absent and path.suffix.lower() in NEEDS_FFMPEG_SUFFIXES:
+        # AAC/M4A, ALAC, WMA: only FFmpeg reads them; say how to get it, not what failed.
+        raise AudioError(f"cannot play {path.name}: {NEEDS_FFMPEG}")
     log.debug("no decoder reads %s: %s", path, "; ".join(reasons))
     # The first backend that claims the format says best what is wrong with the file.
     first = reasons[0].split(": ", 1)[-1]

@@ -8,7 +8,8 @@ A *root* folder given to ``Library`` is read like this:
 - audio files lying directly in the root make one playlist named after the root;
 - a path given directly to ``Library`` may also be a single playlist file.
 
-Formats: OGG, MP3, FLAC, WAV (what pygame plays). Title, artist, album and duration come from the
+Formats: what the audio engine plays (``AUDIO_SUFFIXES``: Ogg Vorbis/Opus, MP3, FLAC, WAV, AIFF,
+AAC/M4A and ALAC). Title, artist, album and duration come from the
 tags (mutagen); a missing title falls back to the ``#EXTINF``/``TitleN`` text, then the file name.
 
 Nothing here trusts its input: an unreadable, missing, empty or non-audio entry is skipped with a
@@ -39,7 +40,11 @@ from app.problems import problems
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES: frozenset[str] = frozenset({".ogg", ".oga", ".mp3", ".flac", ".wav"})
+# What the audio engine plays (AAC/M4A and ALAC through FFmpeg: without it such a track is
+# skipped, with a note saying how to get it, when it comes to play).
+AUDIO_SUFFIXES: frozenset[str] = frozenset(
+    {".ogg", ".oga", ".opus", ".mp3", ".flac", ".wav", ".m4a", ".aac", ".aif", ".aiff"}
+)
 PLAYLIST_SUFFIXES: frozenset[str] = frozenset({".m3u", ".m3u8", ".pls"})
 
 # Bounds that keep a hostile playlist or folder from hanging or exhausting the app.

@@ -332,7 +332,7 @@ def scan_library(
                 stored = record(row)
                 if (
                     stored.error is not None
-                    and stored.error.startswith("no decoder")
+                    and stored.error.startswith(decode.NO_DECODER_PREFIXES)
                     and path.suffix.lower() in wanted
                 ):
                     stored = None  # a decoder was installed since: try again
