@@ -75,6 +75,22 @@ _TRACK_COLUMNS = (
 Row = tuple[object, ...]  # one raw ``tracks`` row, in ``_TRACK_COLUMNS`` order
 
 
+def _storable(value: object) -> object:
+    """``value``, with a text SQLite cannot take (bytes of a name that is not UTF-8, carried as
+    surrogates: a title from the file name, a reason quoting the path) as printable text:
+    ``\\xNN`` for each such byte, as ``scanner.shown`` prints paths."""
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def default_path() -> Path:
     return paths.data_dir() / FILE_NAME
 
@@ -286,7 +302,8 @@ class LibraryDatabase:
 
     def _put(self, values: tuple[object, ...]) -> None:
         marks = ", ".join("?" * len(values))
-        self._connection.execute(f"INSERT OR REPLACE INTO tracks VALUES ({marks})", values)
+        storable = tuple(_storable(v) for v in values)
+        self._connection.execute(f"INSERT OR REPLACE INTO tracks VALUES ({marks})", storable)
 
     def copy_track(self, source: Path, target: Path, size: int, mtime_ns: int) -> bool:
         """Give ``target`` the analysis stored for ``source`` (a moved file); True when done."""

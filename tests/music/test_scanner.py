@@ -195,12 +195,18 @@ def test_names_that_are_not_utf8(tmp_path: Path, pieces: dict[str, Path]) -> Non
     folder = os.path.join(os.fsencode(root), b"d\xe9j\xe0")
     os.mkdir(folder)
     shutil.copy(pieces["dark.flac"], os.path.join(folder, b"x.flac"))
+    # a damaged file with such a name: its failure (title = the file name) is stored too
+    broken = os.path.join(folder, b"br\xf6ken.flac")
+    with open(broken, "wb") as out:
+        out.write(b"fLaC" + bytes(range(256)) * 8)
     db_path = tmp_path / "db.sqlite"
     result = scan_library([root], db_path)
-    assert result.tracks == 2 and result.skipped == ()
+    assert result.tracks == 2
+    assert [os.fsencode(s.path) for s in result.skipped] == [broken]
     with LibraryDatabase(db_path) as db:
-        stored = {os.fsencode(r.path) for r in db.tracks()}
-    assert raw in stored
+        stored = {os.fsencode(r.path): r for r in db.tracks()}
+    assert raw in stored and broken in stored
+    assert stored[broken].title == "br\\xf6ken" and stored[broken].error
     assert scanner.shown(Path(os.fsdecode(raw))).endswith("caf\\xe9 \\xff.ogg")
     assert scan_library([root], db_path).analysed == 0
 
