@@ -144,8 +144,16 @@ def test_damaged_and_empty_files_raise_decode_error(tmp_path: Path) -> None:
 def test_a_file_with_no_decoder_says_what_to_install(tmp_path: Path) -> None:
     path = tmp_path / "x.xyz"
     path.write_bytes(b"1234")
-    with pytest.raises(decode.DecodeError, match="PyAV"):
+    with pytest.raises(decode.DecodeError, match=r"no decoder for \.xyz"):
         decode.decode_excerpts(path)
+    # AAC/M4A with neither FFmpeg decoder installed: how to get one
+    m4a = tmp_path / "x.m4a"
+    m4a.write_bytes(b"1234")
+    with pytest.raises(decode.DecodeError) as raised:
+        decode.decode_excerpts(m4a, decoders=[])
+    assert str(raised.value) == (
+        "needs FFmpeg: install the ffmpeg program or `pip install moodplayer[ffmpeg]`"
+    )
 
 
 def _tag_vorbis(path: Path, **tags: str) -> None:
