@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import dataclasses
 import enum
 import logging
 import queue
@@ -31,6 +32,12 @@ from app import paths
 from app import settings as settings_mod
 from app.controller import Controller, ControlMode
 from app.errors import UserError
+from app.mood.calibration import (
+    CALIBRATION_S,
+    CalibrationState,
+    CalibrationStatus,
+    LiveCalibration,
+)
 from app.mood.plan import PlanConfig, PlanState, PlanStatus, SessionPlan
 from app.mood.voter import MoodChange, MoodVoter
 from app.music.audio import AudioOutput
@@ -63,6 +70,11 @@ LIBRARY_CHECK_S = 2.0
 MAX_LOGGED_SKIPS = 200
 # What the listener can do to one track's place in the mood playlists (``change_track``).
 TRACK_ACTIONS = ("move", "pin", "unpin", "exclude", "include", "reset")
+# Frames a second the capture worker decodes for a visible preview (besides those analysed).
+PREVIEW_FPS = 15.0
+NO_CAMERA_TO_CALIBRATE = (
+    "Calibration needs the camera: turn it on (View → Use the camera) and try again."
+)
 
 
 # Expressions as mood words for people.
@@ -153,6 +165,14 @@ class SessionView:
     # the library
     scan: ScanProgress | None = None  # the background scan now running, if any
     pending_in_s: float | None = None  # a paced switch happens in this many seconds
+    # the faces: in the latest reading (camera running), and how many of them vote
+    faces_seen: int = 0
+    faces_voting: int = 0
+    room: bool = False  # every face in view votes (the kiosk; mood.room on the desktop)
+    # your neutral face: a baseline is stored / the readings are corrected by it now
+    calibrated: bool = False
+    correcting: bool = False
+    calibration: CalibrationStatus | None = None  # the live calibration, running or just over
 
     @property
     def auto(self) -> bool:
@@ -190,13 +210,18 @@ class SessionListener:
         """A one-line message for people (status bar, banner); never an error box."""
 
     def settings_changed(self, settings: Settings) -> None:
-        """``apply_settings`` replaced the settings."""
+        """``apply_settings`` replaced the settings (or a calibration changed them)."""
+
+    def calibration_changed(self, status: CalibrationStatus | None) -> None:
+        """A live calibration started, ended, or was reset (None: no calibration shown)."""
 
 
 class CameraWorker(Protocol):
     """What the session needs of a capture worker (``app.vision.capture.CaptureWorker``)."""
 
     message: str
+    # frames a second decoded for the preview besides the analysed ones (0: none)
+    preview_fps: float
 
     def start(self) -> None: ...
 
@@ -336,6 +361,20 @@ def camera_message(state: CameraState, source: str) -> str:
     }[state]
 
 
+def faces_text(view: SessionView) -> str:
+    """How many faces the camera sees, in words ("2 faces", "no face"); "" when it is not
+    running. Says when not every face votes (the room's newcomers, or one face out of the room)."""
+    if view.camera is not CameraState.RUNNING:
+        return ""
+    seen, voting = view.faces_seen, view.faces_voting
+    if seen == 0:
+        return "no face"
+    count = f"{seen} face{'s' if seen != 1 else ''}"
+    if view.room:
+        return count if voting >= seen else f"{count}, {voting} voting"
+    return count if seen == 1 else f"{count}, one votes"
+
+
 def describe_source(spec: str) -> str:
     if spec.isdigit():
         return f"camera {spec}"
@@ -372,6 +411,13 @@ def playlist_word(name: str) -> str:
 def _music_key(settings: Settings) -> tuple[object, ...]:
     """What changes the playlist the current mood calls for (the strategy is in the mapping)."""
     return (settings.mapping(), settings.music.switch)
+
+
+def _voter_key(settings: Settings) -> tuple[object, ...]:
+    """What makes a new voter when it changes (the calibration and room change it in place,
+    so the mood is kept)."""
+    m = settings.mood
+    return (m.window_s, m.margin, m.dwell_s, m.min_face_share, m.no_face_after_s)
 
 
 def _camera_key(settings: Settings) -> tuple[object, ...]:
@@ -476,6 +522,12 @@ class Session:
         self.resting = False
         # when the face now in front of the camera appeared (None: nobody)
         self._face_since: float | None = None
+        # every face votes (True, the kiosk), one face (False), or as mood.room says (None)
+        self.room_override: bool | None = None
+        # a preview is on screen: the worker decodes PREVIEW_FPS frames a second for it
+        self._preview = False
+        self._calibration: LiveCalibration | None = None
+        self._calibration_status: CalibrationStatus | None = None
         self._sync_plan()
 
     def add_listener(self, listener: SessionListener) -> None:
@@ -714,6 +766,7 @@ class Session:
 
         try:
             self.worker = self.worker_factory(analyzer, on_reading, on_state)
+            self.worker.preview_fps = PREVIEW_FPS if self._preview else 0.0
             self.worker.start()
         except UserError as exc:
             self.worker = None
@@ -769,6 +822,8 @@ class Session:
         self._reading_times.append(now)
         self.latency_s = max(0.0, now - reading.time)
         change = self.voter.update(reading)
+        if self._calibration is not None:
+            self._calibration_step(self._calibration.add(reading, now))
         for listener in list(self._listeners):
             listener.reading_received(reading)
         if change is not None:
@@ -797,6 +852,12 @@ class Session:
         self.camera_text = message
         for listener in list(self._listeners):
             listener.camera_state_changed(state, message)
+        if self._calibration is not None and not state.active:
+            self._calibration_step(
+                self._calibration.fail(
+                    "The camera stopped, so the calibration did not finish; nothing changed."
+                )
+            )
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -830,6 +891,9 @@ class Session:
         while self._reading_times and now - self._reading_times[0] > RATE_WINDOW_S:
             self._reading_times.popleft()
         self._watch_library(now)
+        if self._calibration is not None:
+            running = self.camera_state is CameraState.RUNNING
+            self._calibration_step(self._calibration.step(now, running))
         self._restart_plan(now)
         self._record_timeline(now)
         self._record_report()
@@ -865,6 +929,157 @@ class Session:
         while self.timeline and now - self.timeline[0].time > TIMELINE_SECONDS:
             self.timeline.popleft()
 
+    # -- your neutral face (calibration) and the room ---------------------------------------
+
+    @property
+    def calibration(self) -> CalibrationStatus | None:
+        """The live calibration: running, or how the last one ended (None: none since start or
+        since a reset)."""
+        return self._calibration_status
+
+    @property
+    def calibrating(self) -> bool:
+        return self._calibration is not None
+
+    def start_calibration(self, seconds: float = CALIBRATION_S) -> CalibrationStatus:
+        """Learn the listener's neutral face from the running camera's next ``seconds`` of
+        readings: only the mean of their 7 probabilities is kept (``mood.calibration``), stored
+        and applied at once. The status comes back and with ``calibration_changed``; a camera
+        that is off is a FAILED status whose message says what to do, never an exception."""
+        if self._calibration is not None:
+            self._calibration.cancel()
+        calibration = LiveCalibration(seconds, self.clock())
+        self._calibration = calibration
+        if not self.camera_state.active:
+            status = calibration.fail(NO_CAMERA_TO_CALIBRATE)
+        else:
+            status = calibration.step(self.clock(), self.camera_state is CameraState.RUNNING)
+        log.info("calibration: started (%g s)", seconds)
+        self._calibration_status = None
+        self._calibration_step(status)
+        return status
+
+    def cancel_calibration(self) -> None:
+        if self._calibration is not None:
+            self._calibration_step(self._calibration.cancel())
+
+    def _calibration_step(self, status: CalibrationStatus) -> None:
+        """Keep the newest status; when it ends, store a made baseline and tell the listeners."""
+        changed = self._calibration_status is None or (
+            status.state is not self._calibration_status.state
+        )
+        self._calibration_status = status
+        if status.state.active:
+            if changed:
+                for listener in list(self._listeners):
+                    listener.calibration_changed(status)
+            return
+        self._calibration = None
+        log.info("calibration: %s (%d readings)", status.state.value, status.readings)
+        if status.state is CalibrationState.DONE and status.baseline is not None:
+            mood = self.settings.mood
+            mood.calibration = status.baseline.values()
+            mood.calibration_on = True
+            self._sync_voter()
+            self.save_settings()
+        self._notice(status.message)
+        for listener in list(self._listeners):
+            listener.calibration_changed(status)
+        if status.state is CalibrationState.DONE:
+            for listener in list(self._listeners):
+                listener.settings_changed(self.settings)
+
+    def reset_calibration(self) -> None:
+        """Forget the neutral face (the readings are used as the model gives them)."""
+        if self._calibration is not None:
+            self._calibration.cancel()
+            self._calibration = None
+        self.settings.mood.calibration = []
+        self._calibration_status = None
+        self._sync_voter()
+        self.save_settings()
+        log.info("calibration: forgotten")
+        self._notice("Calibration forgotten: the readings are used as the model gives them.")
+        for listener in list(self._listeners):
+            listener.calibration_changed(None)
+            listener.settings_changed(self.settings)
+
+    def set_calibration_on(self, on: bool) -> None:
+        """Correct the readings by the stored neutral face, or not (it stays stored)."""
+        self.settings.mood.calibration_on = bool(on)
+        self._sync_voter()
+        self.save_settings()
+        for listener in list(self._listeners):
+            listener.settings_changed(self.settings)
+
+    def set_calibration_strength(self, strength: float) -> None:
+        """How strongly the neutral face corrects (0..1)."""
+        self.settings.mood.calibration_strength = max(0.0, min(1.0, float(strength)))
+        self._sync_voter()
+        self.save_settings()
+        for listener in list(self._listeners):
+            listener.settings_changed(self.settings)
+
+    def set_room(self, room: bool | None) -> None:
+        """Every face in view votes (True: the kiosk), only the chosen one (False), or as the
+        setting ``mood.room`` says (None: the desktop). The voter keeps its mood."""
+        self.room_override = room
+        self._sync_voter()
+
+    def _sync_voter(self) -> None:
+        """The voter's calibration and room as the settings and ``room_override`` say, changed
+        in place (its window, mood and face tracks are kept)."""
+        voter = self.voter
+        mood = self.settings.mood
+        room = mood.room if self.room_override is None else self.room_override
+        config = dataclasses.replace(
+            voter.config,
+            room=room,
+            calibration=tuple(mood.calibration) if mood.calibration_on else (),
+            calibration_strength=mood.calibration_strength,
+        )
+        if config == voter.config:
+            return
+        if config.room != voter.config.room:
+            log.info("mood: %s", "every face in view votes" if room else "one face votes")
+        voter.config = config
+        voter.correction = config.correction()
+
+    def shown_probabilities(
+        self, reading: Reading
+    ) -> tuple[dict[str, float], dict[str, float] | None]:
+        """What the live bars show for ``reading``: the probabilities as the voter counts them
+        (corrected by the neutral face when that is on), and the raw reading when they differ
+        (None otherwise): the before and after of the calibration."""
+        raw = dict(reading.probabilities)
+        correction = self.voter.correction
+        if correction is None or not raw:
+            return raw, None
+        return correction.apply(raw), raw
+
+    @property
+    def faces_seen(self) -> int:
+        """Faces in the latest reading while the camera runs (0 otherwise)."""
+        reading = self.last_reading
+        if reading is None or self.camera_state is not CameraState.RUNNING:
+            return 0
+        return len(reading.all_faces)
+
+    # -- the preview -----------------------------------------------------------------------------
+
+    @property
+    def preview(self) -> bool:
+        return self._preview
+
+    def set_preview(self, shown: bool) -> None:
+        """A camera preview is on screen (True) or not (hidden, minimised, the kiosk): the worker
+        decodes ``PREVIEW_FPS`` frames a second for it, or only the analysed frames. The
+        analysis rate is not changed."""
+        self._preview = bool(shown)
+        worker = self.worker
+        if worker is not None:
+            worker.preview_fps = PREVIEW_FPS if self._preview else 0.0
+
     # -- what the windows read ------------------------------------------------------------------
 
     @property
@@ -890,6 +1105,7 @@ class Session:
         playlist = player.playlist if player is not None else None
         track = player.current if player is not None else None
         tracks = tuple(playlist.tracks) if playlist is not None else ()
+        running = self.camera_state is CameraState.RUNNING
         return SessionView(
             now=self.clock(),
             track=track,
@@ -922,6 +1138,12 @@ class Session:
             resting=self.resting,
             scan=self.scan_progress,
             pending_in_s=self._pending_in(),
+            faces_seen=self.faces_seen,
+            faces_voting=int(self.voter.faces_in_view) if running else 0,
+            room=bool(self.voter.config.room),
+            calibrated=bool(self.settings.mood.calibration),
+            correcting=self.voter.correction is not None,
+            calibration=self.calibration,
         )
 
     def _pending_in(self) -> float | None:
@@ -972,8 +1194,10 @@ class Session:
         """Use ``new`` from now on: voter config, camera source/rate, music options."""
         old = self.settings
         self.settings = new
-        if self.voter_factory is not None and new.mood != old.mood:
-            self.voter = self.voter_factory(new)
+        if new.mood != old.mood:
+            if self.voter_factory is not None and _voter_key(new) != _voter_key(old):
+                self.voter = self.voter_factory(new)
+            self._sync_voter()  # calibration and room change the voter in place
         controller = self.controller
         if controller is not None:
             controller.settings = new

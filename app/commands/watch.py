@@ -1,8 +1,11 @@
 """`moodplayer watch`: follow the mood live from a camera, a video or an image folder, headless.
 
-Prints the analysis rate every few seconds (analyses/s, dropped frames, capture state) and every
-mood change with its time; ``--json`` prints one JSON object per line instead. Ctrl+C (or SIGTERM)
-stops cleanly with a summary: frames, analyses, drops, reconnects, mood changes, time per stage.
+Prints the analysis rate every few seconds (analyses/s, dropped frames, capture state, faces in
+view) and every mood change with its time; ``--json`` prints one JSON object per line instead.
+The voter is the settings' (``mood.*``): the calibration (``moodplayer calibrate``) corrects the
+readings when it is on, and ``--room`` (or ``mood.room``) lets every face in view vote.
+Ctrl+C (or SIGTERM) stops cleanly with a summary: frames, analyses, drops, reconnects, mood
+changes, time per stage.
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from app import paths
 from app import settings as settings_module
 from app.errors import ExitStatus, UserError
 from app.mood.voter import MoodChange, MoodVoter, VoterConfig
-from app.session import CameraState, OnReading, OnState, Session, SessionListener, run_now
+from app.session import (
+    CameraState,
+    OnReading,
+    OnState,
+    Session,
+    SessionListener,
+    SessionView,
+    faces_text,
+    run_now,
+)
 from app.vision.capture import Analyzer, CaptureState, CaptureStats, CaptureWorker
 from app.vision.image_folder import FOLDER_FPS
 from app.vision.source_registry import open_source
@@ -59,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=FOLDER_FPS,
         metavar="F",
         help=f"images a second when the source is a folder (default {FOLDER_FPS:g})",
+    )
+    parser.add_argument(
+        "--room",
+        action="store_true",
+        help="every face in view votes, the room's mood (default: the setting mood.room)",
     )
     parser.add_argument(
         "--every",
@@ -140,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     return watch(
         lambda: open_source(spec, loop, fps),
         analyzer,
-        VoterConfig.from_settings(settings.mood),
+        VoterConfig.from_settings(settings.mood, room=True if args.room else None),
         rate=rate,
         as_json=args.json,
         duration=args.duration,
@@ -247,14 +264,22 @@ def watch(
     state = _Run(start=start, last_status=start)
     listener = _Printing(session, printer, state, workers, clock)
     session.add_listener(listener)
+    correcting = config.correction() is not None
+    how = [
+        *(["every face in view votes"] if config.room else []),
+        *(["corrected by your neutral face"] if correcting else []),
+    ]
     printer.emit(
         "start",
         f"watching {source_name or 'the camera'} at {rate:g} analyses/s"
         + ("" if duration is None else f" for {duration:g} s")
+        + (f", {', '.join(how)}" if how else "")
         + " (Ctrl+C to stop)",
         source=source_name,
         rate=rate,
         duration=duration,
+        room=config.room,
+        calibrated=correcting,
     )
     interrupted = False
     with _sigterm_as_interrupt():
@@ -270,7 +295,7 @@ def watch(
                     break
                 now = clock()
                 if now - state.last_status >= every:
-                    _print_status(printer, workers[-1], state, now)
+                    _print_status(printer, workers[-1], state, now, session.view())
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -319,17 +344,22 @@ def _print_presence(printer: _Printer, voter: MoodVoter, now: float) -> None:
     )
 
 
-def _print_status(printer: _Printer, worker: CaptureWorker, run: _Run, now: float) -> None:
+def _print_status(
+    printer: _Printer, worker: CaptureWorker, run: _Run, now: float, view: SessionView
+) -> None:
     stats = worker.stats
     span = max(now - run.last_status, 1e-9)
     per_s = (stats.analyses - run.analyses_at_status) / span
     drops = stats.drops - run.drops_at_status
     run.last_status, run.analyses_at_status, run.drops_at_status = now, stats.analyses, stats.drops
+    faces = faces_text(view)
     printer.emit(
         "rate",
         f"{printer.t(now):7.1f} s  {per_s:.1f} analyses/s, {drops} frames dropped, "
-        f"{worker.state.value}",
+        f"{worker.state.value}" + (f", {faces}" if faces else ""),
         t=printer.t(now),
+        faces=view.faces_seen,
+        voting=view.faces_voting,
         analyses_per_s=round(per_s, 2),
         drops=drops,
         state=worker.state.value,

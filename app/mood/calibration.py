@@ -15,6 +15,7 @@ resting face never shows is not amplified without bound.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -175,3 +176,142 @@ class Correction:
         if not math.isfinite(total) or total <= 0.0:
             return dict(probabilities)
         return {name: v / total for name, v in zip(EXPRESSIONS, values, strict=True)}
+
+
+class CalibrationState(str, enum.Enum):
+    """Where a live calibration is (values lower case)."""
+
+    WAITING = "waiting"  # for the camera, or for the first face
+    RUNNING = "running"  # collecting the relaxed face's readings
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        return self in (CalibrationState.WAITING, CalibrationState.RUNNING)
+
+
+@dataclass(frozen=True)
+class CalibrationStatus:
+    """A live calibration as the front ends show it: a state, a sentence for people, the share
+    of the time done, and the baseline once it is made."""
+
+    state: CalibrationState
+    seconds: float
+    progress: float = 0.0  # 0..1 of the calibration time
+    readings: int = 0
+    message: str = ""
+    baseline: Baseline | None = None
+
+    @property
+    def seconds_left(self) -> float:
+        return max(0.0, self.seconds * (1.0 - self.progress))
+
+
+LOOK_MESSAGE = "Look at the camera with a relaxed face"
+
+
+class LiveCalibration:
+    """A :class:`Calibrator` fed from a running camera, with the deadlines a person needs.
+
+    ``add(reading, now)`` for every reading, ``step(now, camera_running)`` on every poll; both
+    return the :class:`CalibrationStatus`. It fails (a sentence, never an exception) when no
+    face was seen for ``seconds`` of a running camera, when too few faces were seen by the end,
+    or when :meth:`fail` is called (the camera stopped). Times come from the caller's clock.
+    """
+
+    def __init__(self, seconds: float = CALIBRATION_S, now: float = 0.0) -> None:
+        if not 1.0 <= seconds <= 60.0:
+            raise ValueError("a calibration takes 1 to 60 seconds")
+        self.seconds = seconds
+        self.started = now
+        self._calibrator = Calibrator(seconds)
+        self._camera_since: float | None = None
+        self._first_face: float | None = None
+        self.status = CalibrationStatus(
+            CalibrationState.WAITING, seconds, message=f"{LOOK_MESSAGE}…"
+        )
+
+    @property
+    def finished(self) -> bool:
+        return not self.status.state.active
+
+    def add(self, reading: Reading, now: float) -> CalibrationStatus:
+        if not self.finished and self._calibrator.add(reading) and self._first_face is None:
+            self._first_face = now
+        return self.step(now, True)
+
+    def step(self, now: float, camera_running: bool) -> CalibrationStatus:
+        if self.finished:
+            return self.status
+        cal = self._calibrator
+        first = self._first_face
+        # A face seen, then readings that stopped coming (a stalled camera): end after twice
+        # the time, with what was seen.
+        if cal.done or (first is not None and now - first > 2.0 * self.seconds + 1.0):
+            try:
+                baseline = cal.baseline()
+            except CalibrationError as exc:
+                return self._end(CalibrationState.FAILED, str(exc))
+            shown = ", ".join(
+                f"{name} {p:.0%}"
+                for name, p in sorted(baseline.as_dict().items(), key=lambda kv: -kv[1])[:2]
+            )
+            return self._end(
+                CalibrationState.DONE,
+                f"Calibrated from {baseline.readings} readings: your relaxed face read {shown}; "
+                "the readings are now corrected by it.",
+                baseline,
+            )
+        if cal.readings == 0:
+            if not camera_running:
+                self._camera_since = None
+                message = "Waiting for the camera…"
+            else:
+                if self._camera_since is None:
+                    self._camera_since = now
+                if now - self._camera_since >= self.seconds:
+                    return self._end(
+                        CalibrationState.FAILED,
+                        f"No face was seen in {self.seconds:g} s: sit in front of the camera, "
+                        "in good light, and try again.",
+                    )
+                message = f"{LOOK_MESSAGE}…"
+            self.status = CalibrationStatus(CalibrationState.WAITING, self.seconds, message=message)
+            return self.status
+        progress = cal.progress()
+        left = max(0.0, self.seconds * (1.0 - progress))
+        self.status = CalibrationStatus(
+            CalibrationState.RUNNING,
+            self.seconds,
+            progress,
+            cal.readings,
+            f"{LOOK_MESSAGE}: {math.ceil(left - 1e-6):.0f} s left",
+        )
+        return self.status
+
+    def fail(self, message: str) -> CalibrationStatus:
+        """End it now, unmade (the camera stopped); ``message`` says why."""
+        if self.finished:
+            return self.status
+        return self._end(CalibrationState.FAILED, message)
+
+    def cancel(self) -> CalibrationStatus:
+        if self.finished:
+            return self.status
+        return self._end(CalibrationState.CANCELLED, "Calibration cancelled; nothing changed.")
+
+    def _end(
+        self, state: CalibrationState, message: str, baseline: Baseline | None = None
+    ) -> CalibrationStatus:
+        cal = self._calibrator
+        self.status = CalibrationStatus(
+            state,
+            self.seconds,
+            1.0 if state is CalibrationState.DONE else cal.progress(),
+            cal.readings,
+            message,
+            baseline,
+        )
+        return self.status

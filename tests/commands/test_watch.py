@@ -187,7 +187,7 @@ def test_watch_drives_the_session_core(
             made.append(self)
 
     monkeypatch.setattr(watch, "Session", Recorded)
-    folder = write_folder(tmp_path / "faces", [HAPPY] * 30)
+    folder = write_folder(tmp_path / "faces", [HAPPY] * 20)
     argv = ["watch", "--source", str(folder), "--json", "--no-loop", "--fps", "10"]
     assert cli.main(argv) == 0
     events = json_lines(capfd.readouterr().out)
@@ -195,3 +195,44 @@ def test_watch_drives_the_session_core(
     assert session.voter.mood == "happy" == events[-1]["mood"]
     assert session.worker is None and not session.running  # stopped and joined
     assert session.camera_state.value == "stopped"
+
+
+class TwoFacesAnalyzer:
+    """Two faces in every frame: a large happy one and a smaller sad one."""
+
+    def analyze(self, frame_bgr: np.ndarray, time: float, frame_index: int = -1) -> Reading:
+        from app.vision.reading import Face
+
+        happy = dict.fromkeys(EXPRESSIONS, 0.05)
+        happy["happy"] = 0.7
+        sad = dict.fromkeys(EXPRESSIONS, 0.05)
+        sad["sad"] = 0.7
+        big, small = Box(0, 0, 12, 12), Box(18, 0, 10, 10)
+        faces = (Face(big, happy), Face(small, sad))
+        return Reading(time, big, happy, frame_index=frame_index, faces=faces)
+
+
+@pytest.mark.parametrize(
+    ("room", "voting", "words"), [(True, 2, "2 faces"), (False, 1, "one votes")]
+)
+def test_the_rate_line_counts_the_faces_and_room_lets_every_face_vote(
+    room: bool,
+    voting: int,
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(watch, "make_analyzer", lambda model: TwoFacesAnalyzer())
+    folder = write_folder(tmp_path / "faces", [HAPPY] * 20)
+    argv = ["watch", "--source", str(folder), "--no-loop", "--every", "0.5", "--fps", "10"]
+    argv += ["--room"] if room else []
+    assert cli.main([*argv, "--json"]) == 0
+    events = json_lines(capfd.readouterr().out)
+    assert events[0]["room"] is room
+    rates = [e for e in events if e["event"] == "rate"]
+    assert rates and rates[-1]["faces"] == 2 and rates[-1]["voting"] == voting
+    assert cli.main(argv) == 0
+    out = capfd.readouterr().out
+    assert ("every face in view votes" in out) is room
+    assert f"running, {'2 faces' if room else '2 faces, one votes'}" in out and words in out

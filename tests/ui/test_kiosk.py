@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.controller import Controller, ControlMode
 from app.kiosk import PinResult, hash_pin
+from app.mood.voter import VoterConfig
 from app.music.audio import FakeOutput
 from app.music.library import Playlist, Track
 from app.music.player import Player, PlayerState
@@ -77,7 +78,14 @@ class Room:
         self.output = FakeOutput(clock=self.clock)
         self.player = Player(self.output, clock=self.clock)
         self.controller = Controller(self.player, _library(), self.settings, clock=self.clock)
-        self.voter = SimpleNamespace(mood=None, face_present=False, confidence=0.0)
+        self.voter = SimpleNamespace(
+            mood=None,
+            face_present=False,
+            confidence=0.0,
+            faces_in_view=0,
+            config=VoterConfig(),
+            correction=None,
+        )
         self.session = Session(
             self.settings, self.player, self.controller, self.voter, clock=self.clock
         )
