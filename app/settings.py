@@ -414,13 +414,16 @@ class MoodSettings:
     # Your own neutral face (app/mood/calibration.py): 7 numbers, the mean reading of your
     # relaxed face in EXPRESSIONS order, made by `moodplayer calibrate`; [] = not calibrated.
     calibration: list[float] = option(
-        [], help="Your neutral face as the model reads it (7 numbers)."
+        [],
+        label="Your neutral face",
+        help="Your neutral face as the model reads it (7 numbers, never an image).",
+        widget="custom",
     )
     calibration_on: bool = option(
         True,
         label="Correct the readings by my neutral face",
-        help="Uses the calibration made with 'moodplayer calibrate' (a face that looks sad at "
-        "rest then reads neutral). Nothing happens until you have calibrated.",
+        help="Uses the calibration above (or 'moodplayer calibrate'): a face that looks sad at "
+        "rest then reads neutral. Nothing happens until you have calibrated.",
     )
     calibration_strength: float = option(
         1.0,

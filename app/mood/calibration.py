@@ -254,9 +254,9 @@ class LiveCalibration:
                 baseline = cal.baseline()
             except CalibrationError as exc:
                 return self._end(CalibrationState.FAILED, str(exc))
+            ranked = sorted(baseline.as_dict().items(), key=lambda kv: -kv[1])[:2]
             shown = ", ".join(
-                f"{name} {p:.0%}"
-                for name, p in sorted(baseline.as_dict().items(), key=lambda kv: -kv[1])[:2]
+                f"{name} {p:.0%}" for i, (name, p) in enumerate(ranked) if i == 0 or p >= 0.05
             )
             return self._end(
                 CalibrationState.DONE,

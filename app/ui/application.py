@@ -82,6 +82,7 @@ def _open_settings(window: MainWindow, session: Session) -> None:
         session.settings_path,
         playlist_names=list(session.controller.playlist_names()),
         parent=window,
+        session=session,
     )
     dialog.settings_accepted.connect(session.apply_settings)
     if dialog.exec() == SettingsDialog.DialogCode.Accepted:

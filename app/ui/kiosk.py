@@ -62,7 +62,7 @@ from app.kiosk import (
     limit_volume,
     throttle_file,
 )
-from app.session import CameraState, playlist_word
+from app.session import CameraState, SessionView, playlist_word
 from app.settings import Settings
 from app.ui import icons, theme
 from app.ui.kiosk_awake import ScreenAwake, find_backend
@@ -81,6 +81,15 @@ CAMERA_CHIP = {
     CameraState.FAILED: (theme.LIVE, "Camera unavailable"),
 }
 VOLUME_STEP = 0.1
+
+
+def kiosk_faces(view: SessionView) -> str:
+    """The faces in view for the room ("2 faces"; "" when the camera is not running or nobody
+    is there: the idle screen says that)."""
+    seen = view.faces_seen if view.camera is CameraState.RUNNING else 0
+    return f"{seen} face{'s' if seen != 1 else ''}" if seen else ""
+
+
 IDLE_MESSAGE = "Look at the camera to choose the music"
 PRIVACY_NOTE = "Your expression is read on this device only. Nothing is recorded or sent."
 # While a caregiver's session report is on, the note must not say "nothing is recorded".
@@ -530,8 +539,14 @@ class KioskWindow(QWidget):
         else:
             self.idle_now.setText("")
         dot, state = CAMERA_CHIP.get(view.camera, (theme.TEXT_DIM, "Camera off"))
-        self.camera_chip.setText(f'<span style="color:{dot}">●</span>&nbsp;{state}')
-        self.camera_chip.setToolTip(view.camera_text)
+        faces = kiosk_faces(view)
+        self.camera_chip.setText(
+            f'<span style="color:{dot}">●</span>&nbsp;{state}' + (f" · {faces}" if faces else "")
+        )
+        self.camera_chip.setToolTip(
+            view.camera_text
+            + (" Every face seen for a second or more votes." if view.room and faces else "")
+        )
 
         if self._cursor.update(now):
             self.setCursor(Qt.CursorShape.BlankCursor)
@@ -648,7 +663,10 @@ class KioskWindow(QWidget):
     # -- leaving ----------------------------------------------------------------------------
 
     def show_kiosk(self) -> None:
-        """Show full screen, above other windows, and keep it so (``KioskGuard``)."""
+        """Show full screen, above other windows, and keep it so (``KioskGuard``). The kiosk
+        reads the room (every face in view votes) and shows no camera preview."""
+        self.session.set_room(True)
+        self.session.set_preview(False)
         self.showFullScreen()
         self.raise_()
         self.activateWindow()
@@ -738,6 +756,7 @@ class KioskWindow(QWidget):
     def leave_kiosk(self) -> None:
         log.info("kiosk: leaving kiosk mode (admin PIN)")
         self._exit_allowed = True
+        self.session.set_room(None)  # the desktop's own setting (mood.room) again
         self.session.core.rest(False)  # the session hours are the kiosk's, not the window's
         self._awake.release()
         if self.guard is not None:

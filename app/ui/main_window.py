@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 from app import APP_NAME
 from app.controller import Controller, ControlMode
 from app.music.player import Player, RepeatMode
-from app.session import CameraState, SessionView
+from app.session import CameraState, SessionView, faces_text
 from app.settings import Settings
 from app.ui import theme
+from app.ui.calibration_view import CalibrationDialog
 from app.ui.camera_view import CameraPanel
 from app.ui.mood_view import MoodPanel
 from app.ui.player_view import (
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self._last_frame: Any = None
         self._last_error: str | None = None
         self._explaining: Any = None  # the track whose "why here" is being asked
+        self._calibration_dialog: CalibrationDialog | None = None
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)  # fits an 800×600 screen
         self._setup_ui()
@@ -254,6 +256,22 @@ class MainWindow(QMainWindow):
         self._add_action("next_playlist", "Next playlist", "PgDown", self.next_playlist, lists)
         self._add_action(
             "previous_playlist", "Previous playlist", "PgUp", self.previous_playlist, lists
+        )
+
+        mood = bar.addMenu("M&ood")
+        self._add_action(
+            "calibrate", "Calibrate my neutral face…", None, self.open_calibration, mood
+        )
+        self._add_action(
+            "calibration_on",
+            "Correct by my neutral face",
+            None,
+            self.toggle_calibration,
+            mood,
+            checkable=True,
+        )
+        self._add_action(
+            "calibration_reset", "Forget my neutral face", None, self.reset_calibration, mood
         )
 
         view = bar.addMenu("&View")
@@ -462,6 +480,33 @@ class MainWindow(QMainWindow):
 
         self._command("store your choice", apply)
 
+    def open_calibration(self) -> CalibrationDialog:
+        """Mood → Calibrate my neutral face…: the calibration panel in a small window."""
+        dialog = self._calibration_dialog
+        if dialog is None:
+            dialog = CalibrationDialog(self.session, self)
+            self._calibration_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def toggle_calibration(self) -> None:
+        mood = self.session.settings.mood
+        self.session.set_calibration_on(not mood.calibration_on)
+        self.show_notice(
+            "Readings corrected by your neutral face."
+            if mood.calibration_on
+            else "Correction off: the readings are used as the model gives them (the "
+            "calibration is kept).",
+            4000,
+        )
+        self.refresh()
+
+    def reset_calibration(self) -> None:
+        self.session.reset_calibration()
+        self.refresh()
+
     def toggle_preview(self) -> None:
         self.camera_panel.set_preview_visible(not self.camera_panel.preview_visible)
         self._on_preview_visibility(self.camera_panel.preview_visible)
@@ -483,6 +528,26 @@ class MainWindow(QMainWindow):
         self.session.settings.camera.preview_visible = visible
         self.actions_by_name["preview"].setChecked(visible)
         self._last_frame = None
+        self._sync_preview()
+
+    def _sync_preview(self) -> None:
+        """The worker decodes frames for the preview only while it is on screen."""
+        shown = self.camera_panel.preview_visible and self.isVisible() and not self.isMinimized()
+        if shown != self.session.core.preview:
+            self.session.set_preview(shown)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._sync_preview()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._sync_preview()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self._sync_preview()
 
     def toggle_full_screen(self) -> None:
         if self.isFullScreen():
@@ -533,6 +598,12 @@ class MainWindow(QMainWindow):
         self.library_bar.set_progress(view.scan)
         self.actions_by_name["preview"].setChecked(self.camera_panel.preview_visible)
         self.actions_by_name["camera"].setChecked(view.camera_wanted)
+        mood_settings = session.settings.mood
+        self.actions_by_name["calibration_on"].setEnabled(view.calibrated)
+        self.actions_by_name["calibration_on"].setChecked(
+            view.calibrated and mood_settings.calibration_on
+        )
+        self.actions_by_name["calibration_reset"].setEnabled(view.calibrated)
         self.playlist_info.setText(self._playlist_summary(view))
 
         self.mood_panel.set_mood(
@@ -543,7 +614,7 @@ class MainWindow(QMainWindow):
         )
         self.mood_panel.timeline.set_points(session.timeline, view.now)
         if not camera_on:
-            self.mood_panel.bars.set_probabilities({})
+            self.mood_panel.set_probabilities({})
         self._refresh_status(view)
         error = view.error
         bar = self.statusBar()
@@ -582,12 +653,20 @@ class MainWindow(QMainWindow):
             self.rate_label.setText("")
             self.latency_label.setText("")
         color = CAMERA_DOT.get(state, theme.TEXT_DIM)
+        faces = faces_text(view)
         self.camera_status_label.setText(
             f"<span style='color:{color}'>●</span>&nbsp; camera {state.value}"
+            + (f" · {faces}" if faces else "")
+        )
+        self.camera_status_label.setToolTip(
+            "Faces in view; with Settings → Mood → 'Every face in view votes' each one counts."
+            if faces
+            else ""
         )
 
     def _on_reading(self, reading: Reading) -> None:
-        self.mood_panel.bars.set_probabilities(reading.probabilities)
+        shown, raw = self.session.shown_probabilities(reading)
+        self.mood_panel.set_probabilities(shown, raw)
 
     def _on_camera_state(self, status: CameraState, text: str) -> None:
         self.camera_panel.preview.mirrored = (self.session.source or "").isdigit()

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.session import TIMELINE_SECONDS, TimelinePoint
@@ -15,21 +15,31 @@ from app.vision.reading import EXPRESSIONS
 
 
 class ExpressionBars(QWidget):
-    """Seven horizontal bars, one per expression, painted."""
+    """Seven horizontal bars, one per expression, painted. With ``raw`` (while the calibration
+    corrects the readings) each bar's raw reading is drawn as a faint outline behind the
+    corrected bar: the before and after of your neutral face."""
 
     ROW = 20
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._values: dict[str, float] = {}
+        self._raw: dict[str, float] | None = None
         self.setMinimumHeight(self.ROW * len(EXPRESSIONS))
 
-    def set_probabilities(self, values: dict[str, float]) -> None:
+    def set_probabilities(
+        self, values: dict[str, float], raw: dict[str, float] | None = None
+    ) -> None:
         self._values = dict(values)
+        self._raw = dict(raw) if raw is not None and values else None
         self.update()
 
     def values(self) -> dict[str, float]:
         return dict(self._values)
+
+    def raw_values(self) -> dict[str, float] | None:
+        """The raw reading drawn behind the bars (None: no calibration correcting)."""
+        return dict(self._raw) if self._raw is not None else None
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -56,6 +66,18 @@ class ExpressionBars(QWidget):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(theme.SURFACE_HIGH))
             painter.drawRoundedRect(track, 4, 4)
+            before = self._raw.get(name, 0.0) if self._raw is not None else 0.0
+            if before >= 0.005:  # the raw reading: a faint, wider outline behind the bar
+                outline = QColor(theme.mood_color(name))
+                outline.setAlphaF(0.55)
+                pen = QPen(outline, 1.2, Qt.PenStyle.DashLine)
+                painter.setPen(pen)
+                faint = QColor(outline)
+                faint.setAlphaF(0.16)
+                painter.setBrush(faint)
+                width = max(10.0, bar_w * before)
+                painter.drawRoundedRect(QRectF(track.x(), track.y() - 2, width, 12), 5, 5)
+                painter.setPen(Qt.PenStyle.NoPen)
             if value >= 0.005:
                 fill = QRectF(track.x(), track.y(), max(8.0, bar_w * value), 8)
                 color = theme.mood_color(name)
@@ -72,6 +94,7 @@ class ExpressionBars(QWidget):
         painter.end()
 
 
+BEFORE_AFTER = "Dashed: the raw reading · filled: corrected by your neutral face"
 MIN_SPAN_S = 60.0
 # Below this the voted mood is not 'N% sure': no reading in the window had a face.
 MIN_SHOWN_CONFIDENCE = 0.005
@@ -182,6 +205,16 @@ class MoodPanel(QFrame):
         layout.addLayout(row)
         self.bars = ExpressionBars()
         layout.addWidget(self.bars)
+        # shown while the calibration corrects the readings: what the outline is
+        self.before_after = QLabel(BEFORE_AFTER)
+        self.before_after.setObjectName("dim")
+        self.before_after.setWordWrap(True)
+        self.before_after.setToolTip(
+            "Your neutral face (Mood → Calibrate my neutral face…) corrects every reading; the "
+            "outline is what the model read before the correction. Settings → Mood turns it off."
+        )
+        self.before_after.hide()
+        layout.addWidget(self.before_after)
         self.timeline = MoodTimeline()
         layout.addWidget(self.timeline)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -213,6 +246,16 @@ class MoodPanel(QFrame):
             self._color = color
             self.mood_label.setStyleSheet(f"color: {color};")
             self.dot.setStyleSheet(f"background: {color}; border-radius: 7px;")
+
+    def set_probabilities(
+        self, values: dict[str, float], raw: dict[str, float] | None = None
+    ) -> None:
+        """The live bars; ``raw`` (the reading before the calibration's correction) adds the
+        before/after outline and its legend."""
+        self.bars.set_probabilities(values, raw)
+        shown = self.bars.raw_values() is not None
+        if self.before_after.isVisibleTo(self) != shown:
+            self.before_after.setVisible(shown)
 
     @property
     def mood_text(self) -> str:

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import session as core_mod
 from app.controller import Controller
+from app.mood.calibration import CALIBRATION_S, CalibrationStatus
 from app.mood.voter import MoodChange, MoodVoter
 from app.music.library import Library, Playlist, TrackPool
 from app.music.mood_playlists import Placement
@@ -95,6 +96,9 @@ class _Relay(SessionListener):
     def settings_changed(self, settings: Settings) -> None:
         self._bridge.settings_changed.emit(settings)
 
+    def calibration_changed(self, status: CalibrationStatus | None) -> None:
+        self._bridge.calibration_changed.emit(status)
+
 
 class Session(QObject):
     """The session the windows show: the core (``core``) plus a poll timer and signals.
@@ -117,6 +121,9 @@ class Session(QObject):
     settings_changed = Signal(object)
     # A one-line message for people (status bar, banner); never an error box.
     notice = Signal(str)
+    # A live calibration started or ended, or the calibration was reset:
+    # app.mood.calibration.CalibrationStatus, or None.
+    calibration_changed = Signal(object)
 
     def __init__(
         self,
@@ -221,6 +228,40 @@ class Session(QObject):
 
     def explain_track(self, path: Path, on_done: Callable[[Placement | None], None]) -> bool:
         return self.core.explain_track(path, on_done)
+
+    def start_calibration(self, seconds: float = CALIBRATION_S) -> CalibrationStatus:
+        return self.core.start_calibration(seconds)
+
+    def cancel_calibration(self) -> None:
+        self.core.cancel_calibration()
+
+    def reset_calibration(self) -> None:
+        self.core.reset_calibration()
+
+    def set_calibration_on(self, on: bool) -> None:
+        self.core.set_calibration_on(on)
+
+    def set_calibration_strength(self, strength: float) -> None:
+        self.core.set_calibration_strength(strength)
+
+    def set_room(self, room: bool | None) -> None:
+        self.core.set_room(room)
+
+    def set_preview(self, shown: bool) -> None:
+        self.core.set_preview(shown)
+
+    def shown_probabilities(
+        self, reading: Reading
+    ) -> tuple[dict[str, float], dict[str, float] | None]:
+        return self.core.shown_probabilities(reading)
+
+    @property
+    def calibration(self) -> CalibrationStatus | None:
+        return self.core.calibration
+
+    @property
+    def calibrating(self) -> bool:
+        return self.core.calibrating
 
     def change_track(
         self,

@@ -47,6 +47,8 @@ from app.settings import (
     get_value,
     set_value,
 )
+from app.ui.calibration_view import CalibrationPanel, describe_baseline
+from app.ui.session import Session
 from app.ui.settings_fields import (
     OptionField,
     RadioField,
@@ -107,8 +109,13 @@ class SettingsDialog(QDialog):
         camera_finder: Callable[[], list[int]] | None = None,
         unavailable: Callable[[str, str], str | None] = choice_unavailable,
         tray_available: bool | None = None,
+        session: Session | None = None,
     ) -> None:
         super().__init__(parent)
+        # The running session: Mood → "Your neutral face" calibrates with its camera at once.
+        self.session = session
+        self.calibration_panel: CalibrationPanel | None = None
+        self.calibration_state: QLabel | None = None
         # Close to the tray and tray notifications need a tray (None: ask the desktop).
         if tray_available is None:
             from PySide6.QtWidgets import QSystemTrayIcon
@@ -282,6 +289,43 @@ class SettingsDialog(QDialog):
         form.addRow(row)
         self._custom[opt.key] = (self._show_folders, self._store_folders)
 
+    def _build_mood_calibration(self, opt: Option, form: QFormLayout) -> None:
+        """The live calibration panel (it runs at once, with the session's camera); without a
+        session, what is stored."""
+        box = QWidget()
+        box.setObjectName(opt.key)
+        box.setToolTip(tooltip(opt))
+        inner = QVBoxLayout(box)
+        inner.setContentsMargins(0, 4, 0, 4)
+        if self.session is not None:
+            self.calibration_panel = CalibrationPanel(self.session)
+            self.calibration_panel.baseline_changed.connect(self._on_baseline_changed)
+            inner.addWidget(self.calibration_panel)
+        else:
+            self.calibration_state = hint("")
+            inner.addWidget(self.calibration_state)
+        form.addRow(QLabel(opt.label))
+        form.addRow(box)
+        self._custom[opt.key] = (self._show_calibration, self._store_calibration)
+
+    def _show_calibration(self, s: Settings) -> None:
+        if self.calibration_state is not None:
+            self.calibration_state.setText(
+                describe_baseline(s.mood.calibration, s.mood.calibration_on)
+            )
+
+    def _store_calibration(self, s: Settings) -> None:
+        s.mood.calibration = list(self._settings.mood.calibration)
+
+    def _on_baseline_changed(self, values: list[float]) -> None:
+        """A calibration made or reset here is stored already: the copy follows, and the
+        correction is on after a new one."""
+        self._settings.mood.calibration = list(values)
+        if values:
+            self._settings.mood.calibration_on = True
+            self.fields["mood.calibration_on"].set_value(True)
+        self._update_enabled()
+
     def _build_kiosk_pin_hash(self, opt: Option, form: QFormLayout) -> None:
         pin_row = QHBoxLayout()
         self.pin_edit = QLineEdit()
@@ -433,6 +477,9 @@ class SettingsDialog(QDialog):
         self.fields["camera.loop_video"].set_enabled(camera and is_file)
         self.fields["model.onnx_path"].set_enabled(self._radio("model.backend").value() == "onnx")
         self.pin_edit.setEnabled(not self.clear_pin.isChecked())
+        calibrated = bool(self._settings.mood.calibration)
+        for key in ("mood.calibration_on", "mood.calibration_strength"):
+            self.fields[key].set_enabled(calibrated)
         for key in ("desktop.close_to_tray", "desktop.notify_music"):
             field = self.fields[key]
             field.set_enabled(self.tray_available)
