@@ -9,7 +9,18 @@ The combination is a stacked softmax:
 
 with one weight per member and one bias per expression (10 numbers for three members), fitted by
 minimising the log-loss, then each expression's bias raised just enough that its recall reaches
-``--min-recall`` (fear is the weak one), and mirrored faces used if the stack gains from them.
+``--min-recall`` (fear is the weak one).
+
+Which members. Every combination (with and without mirrors) is cross-validated on PublicTest.
+A free fit there gives face-api.js's FaceExpressionNet almost no weight (0.04): FER2013 is not
+its data. On posed faces it is by far the strongest member (87.7 % on CK+48 against 68.5 % for
+the mini-Xception), and the free fit's stack fell *below* the mini-Xception alone there
+(63.5 %), so the rule is: among the combinations with face-api.js that cost at most
+``--max-ms`` per face (``COST_MS``), give it the largest weight (steps of 0.01) at which the
+5-fold cross-validated PublicTest accuracy stays >= ``--target`` (67 %, the issue's FER2013
+target); the largest such weight wins, ties go to the cheaper. Only PublicTest decides; the
+posed set (``--posed``, models/ckplus.py) is measured with ``--measure`` and never fitted on --
+though the rule itself was written after seeing the free fit fail on it.
 
 Where it is fitted. Both Xceptions were *trained* on FER2013's Training split (oarriaga's
 train_emotion_classifier.py: the first 80 % of fer2013.csv, which is exactly Training): on a part
@@ -23,8 +34,11 @@ gives) is printed too, but half of it is the fitting split.
     python models/fer2013.py --repo DUYGU_TANIMA_GIT --out /work/data/fer2013
     python models/fit_ensemble.py --data /work/data/fer2013              # fit, write the card
     python models/fit_ensemble.py --data /work/data/fer2013 --measure    # + the final figures
+    python models/fit_ensemble.py --data /work/data/fer2013 --measure \
+        --posed /work/data/ckplus/ckplus.csv                              # + CK+48, measured
 
-Member outputs are cached under ``DATA/cache`` (never in the repo). Writes
+Member outputs are cached under ``DATA/cache`` (and the posed set's folder's ``cache``; never in
+the repo). Writes
 ``models/emotion_ensemble.json``: the members (file, sha256), the weights, the biases, whether
 faces are mirrored, and the validation (and test) figures.
 """
@@ -51,7 +65,17 @@ from app.vision.reading import EXPRESSIONS  # noqa: E402
 MODELS = REPO / "models"
 MEMBERS = ("emotion_minixception", "emotion_bigxception", "emotion_faceapi")
 CARD_NAME = "emotion_ensemble"
+POSED_SET = (
+    "CK+48 (models/ckplus.py): 927 posed faces, 309 sequences x 3 peak frames, contempt "
+    "left out, no neutral; measured only"
+)
 EPS = 1e-7
+# The member that was not trained on FER2013 (face-api.js: 57-59 % on FER2013, 87.7 % on CK+
+# posed faces): the stack gives it the largest weight FER2013 PublicTest allows (see main).
+FAVOURED = "emotion_faceapi"
+# ms per face of each member on one thread (bench/classifier.py, docs/BENCHMARKS.md), doubled
+# with mirrors: fixed figures, so that the choice does not depend on the machine's load.
+COST_MS = {"emotion_minixception": 0.39, "emotion_bigxception": 1.06, "emotion_faceapi": 1.33}
 
 
 def read_split(data: Path, split: str) -> tuple[list[Path], np.ndarray]:
@@ -66,7 +90,7 @@ def member_outputs(
     name: str, paths: list[Path], cache: Path, split: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """(plain, mirrored) probabilities (N, 7) of one member, in EXPRESSIONS order; cached."""
-    from app.vision.model import ExpressionModel
+    from app.vision.onnx_model import ExpressionModel
 
     onnx_path = MODELS / f"{name}.onnx"
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:16]
@@ -109,17 +133,26 @@ def combine(logp: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarr
     return e / e.sum(axis=1, keepdims=True)
 
 
-def fit(logp: np.ndarray, y: np.ndarray, steps: int = 3000) -> tuple[np.ndarray, np.ndarray]:
-    """Weights (M,) and biases (7,) minimising the mean log-loss (Adam, full batch)."""
+def fit(
+    logp: np.ndarray, y: np.ndarray, steps: int = 3000, fixed: dict[int, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (M,) and biases (7,) minimising the mean log-loss (Adam, full batch).
+
+    ``fixed`` holds member weights that are not fitted (member index -> weight)."""
     m, n, k = logp.shape
+    fixed = fixed or {}
     onehot = np.eye(k)[y]
     params = np.concatenate([np.full(m, 1.0 / m), np.zeros(k)])
+    for i, w in fixed.items():
+        params[i] = w
     first, second = np.zeros_like(params), np.zeros_like(params)
     rate, beta1, beta2 = 0.02, 0.9, 0.999
     for step in range(1, steps + 1):
         p = combine(logp, params[:m], params[m:])
         dz = (p - onehot) / n
         grad = np.concatenate([np.einsum("mnk,nk->m", logp, dz), dz.sum(axis=0)])
+        for i in fixed:
+            grad[i] = 0.0
         first = beta1 * first + (1 - beta1) * grad
         second = beta2 * second + (1 - beta2) * grad**2
         params -= rate * (first / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + 1e-9)
@@ -128,8 +161,11 @@ def fit(logp: np.ndarray, y: np.ndarray, steps: int = 3000) -> tuple[np.ndarray,
 
 
 def recalls(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each expression's recall; NaN for an expression with no face (CK+ has no neutral)."""
     pred = p.argmax(axis=1)
-    return np.array([(pred[y == c] == c).mean() for c in range(len(EXPRESSIONS))])
+    return np.array(
+        [(pred[y == c] == c).mean() if (y == c).any() else np.nan for c in range(len(EXPRESSIONS))]
+    )
 
 
 def lift_recalls(
@@ -139,7 +175,7 @@ def lift_recalls(
     bias = bias.copy()
     for _ in range(400):
         r = recalls(combine(logp, weights, bias), y)
-        low = np.flatnonzero(r < floor)
+        low = np.flatnonzero(np.nan_to_num(r, nan=1.0) < floor)
         if len(low) == 0:
             break
         worst = low[np.argmin(r[low])]
@@ -152,7 +188,9 @@ def figures(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     return {
         "accuracy": round(float((p.argmax(axis=1) == y).mean()), 4),
         "n": len(y),
-        "per_class": {e: round(float(v), 3) for e, v in zip(EXPRESSIONS, r, strict=True)},
+        "per_class": {
+            e: round(float(v), 3) for e, v in zip(EXPRESSIONS, r, strict=True) if not np.isnan(v)
+        },
     }
 
 
@@ -177,15 +215,75 @@ def candidates() -> list[tuple[tuple[str, ...], bool]]:
     return [(names, mirror) for names in subsets for mirror in (False, True)]
 
 
-def cross_validate(logp: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:
-    """Out-of-fold predictions of the stack (folds drawn with seed 0)."""
+def fit_and_lift(
+    logp: np.ndarray,
+    y: np.ndarray,
+    floor: float,
+    fixed: dict[int, float] | None = None,
+    steps: int = 3000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The whole fitting procedure: log-loss fit, then the recall floor."""
+    weights, bias = fit(logp, y, steps=steps, fixed=fixed)
+    return weights, lift_recalls(logp, y, weights, bias, floor)
+
+
+def cross_validate(
+    logp: np.ndarray,
+    y: np.ndarray,
+    floor: float,
+    fixed: dict[int, float] | None = None,
+    folds: int = 5,
+    steps: int = 1500,
+) -> np.ndarray:
+    """Out-of-fold predictions of the fitting procedure (folds drawn with seed 0)."""
     fold = np.random.default_rng(0).permutation(len(y)) % folds
     pred = np.zeros(len(y), np.int64)
     for k in range(folds):
         train, held = fold != k, fold == k
-        weights, bias = fit(logp[:, train], y[train], steps=1500)
+        weights, bias = fit_and_lift(logp[:, train], y[train], floor, fixed, steps=steps)
         pred[held] = combine(logp[:, held], weights, bias).argmax(axis=1)
     return pred
+
+
+def label_of(names: tuple[str, ...], mirror: bool) -> str:
+    return " + ".join(n.removeprefix("emotion_") for n in names) + (" +mirror" if mirror else "")
+
+
+def cost_ms(names: tuple[str, ...], mirror: bool) -> float:
+    return sum(COST_MS[n] for n in names) * (2 if mirror else 1)
+
+
+def favoured_weight(
+    logp: np.ndarray,
+    y: np.ndarray,
+    index: int,
+    start: float,
+    floor: float,
+    target: float,
+    steps: int = 1500,
+) -> tuple[float, float] | None:
+    """The largest weight of member ``index`` (steps of 0.01 up from its free fit ``start``)
+    at which the cross-validated accuracy stays >= ``target``, with that accuracy; None when
+    even the free fit is below it."""
+    best = None
+    weight = round(start, 2)
+    while weight <= 1.0:
+        accuracy = float((cross_validate(logp, y, floor, {index: weight}, steps=steps) == y).mean())
+        print(f"    weight {weight:.2f}: {100 * accuracy:.2f} %", file=sys.stderr)
+        if accuracy < target:
+            break
+        best = (weight, accuracy)
+        weight = round(weight + 0.01, 2)
+    return best
+
+
+def read_posed(path: Path) -> tuple[list[Path], np.ndarray]:
+    """A posed-face set's ``path,label`` rows (models/ckplus.py's ckplus.csv), for measuring."""
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    return [path.parent / r[0] for r in rows], np.array(
+        [EXPRESSIONS.index(r[1]) for r in rows], np.int64
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-recall", type=float, default=0.45, help="per-class floor (fit)")
     parser.add_argument(
         "--measure", action="store_true", help="also measure on PrivateTest and all of test"
+    )
+    parser.add_argument(
+        "--target", type=float, default=0.67, help="PublicTest CV accuracy to keep (favouring)"
+    )
+    parser.add_argument("--max-ms", type=float, default=5.0, help="time budget per face")
+    parser.add_argument(
+        "--posed",
+        type=Path,
+        help="a posed-face set's CSV (models/ckplus.py's ckplus.csv): measured, never fitted",
     )
     parser.add_argument("--out", type=Path, default=MODELS / f"{CARD_NAME}.json")
     args = parser.parse_args(argv)
@@ -226,27 +333,57 @@ def main(argv: list[str] | None = None) -> int:
             print(line(name + suffix, figures(np.exp(logp[i]), labels["val"])))
 
     fit_out, y = part(public), labels["test"][public]
-    print("choice: 5-fold cross-validation of the stack on PublicTest (3,589 faces):")
-    scores: list[tuple[float, int, tuple[str, ...], bool]] = []
+    floor = args.min_recall
+    print("5-fold cross-validation of the fitting procedure on PublicTest (3,589 faces):")
+    free: dict[tuple[tuple[str, ...], bool], float] = {}
     for names, mirror in candidates():
         logp = log_probs(fit_out, mirror, names)
-        pred = np.eye(len(EXPRESSIONS))[cross_validate(logp, y)]
+        pred = np.eye(len(EXPRESSIONS))[cross_validate(logp, y, floor)]
         f = figures(pred, y)
-        label = " + ".join(n.removeprefix("emotion_") for n in names) + (
-            " +mirror" if mirror else ""
+        free[(names, mirror)] = f["accuracy"]
+        print(line(f"{label_of(names, mirror)} ({cost_ms(names, mirror):.2f} ms)", f))
+    # The log-loss fit on PublicTest gives face-api.js almost nothing (0.04): FER2013 is not
+    # its data. On posed faces it is the strongest member by far, so the stack gives it the
+    # largest weight at which the cross-validated PublicTest accuracy stays >= --target, among
+    # the combinations within --max-ms; the largest such weight wins, ties the cheaper.
+    # Only FER2013 PublicTest decides; a posed set (--posed) is only measured.
+    print(f"{FAVOURED} favoured: largest weight keeping PublicTest CV >= {args.target:.0%}:")
+    choices: list[tuple[float, float, tuple[str, ...], bool]] = []
+    for (names, mirror), accuracy in free.items():
+        if FAVOURED not in names or cost_ms(names, mirror) > args.max_ms or len(names) < 2:
+            continue
+        if accuracy < args.target:
+            print(f"  {label_of(names, mirror)}: free fit {100 * accuracy:.2f} %, below")
+            continue
+        logp = log_probs(fit_out, mirror, names)
+        index = names.index(FAVOURED)
+        start = fit(logp, y)[0][index]
+        found = favoured_weight(logp, y, index, start, floor, args.target)
+        if found is not None:
+            print(f"  {label_of(names, mirror)}: weight {found[0]:.2f}, {100 * found[1]:.2f} %")
+            choices.append((found[0], -cost_ms(names, mirror), names, mirror))
+    fixed: dict[int, float] | None = None
+    if choices:
+        weight, _, names, mirror = max(choices, key=lambda c: (c[0], c[1]))
+        fixed = {names.index(FAVOURED): weight}
+    else:  # nothing reaches the target with face-api.js: the best free fit, fewest members
+        best = max(free.values())
+        names, mirror = max(
+            (c for c, a in free.items() if a >= best - 0.002),
+            key=lambda c: (-len(c[0]) - int(c[1]), free[c]),
         )
-        print(line(label, f))
-        # ties (within 0.2 points) go to fewer members, then to no mirrors: faster
-        scores.append((f["accuracy"], -len(names) - int(mirror), names, mirror))
-    best = max(s[0] for s in scores)
-    _, _, names, mirror = max(
-        (s for s in scores if s[0] >= best - 0.002), key=lambda s: (s[1], s[0])
-    )
     logp = log_probs(fit_out, mirror, names)
-    weights, bias = fit(logp, y)
-    bias = lift_recalls(logp, y, weights, bias, args.min_recall)
+    weights, bias = fit_and_lift(logp, y, floor, fixed)
     chosen_fit = figures(combine(logp, weights, bias), y)
     print(line("chosen, fitted on all of PublicTest", chosen_fit))
+    # the stack the free rule (no favoured member) would ship, for comparison when measuring
+    best = max(free.values())
+    plain_names, plain_mirror = max(
+        (c for c, a in free.items() if a >= best - 0.002),
+        key=lambda c: (-len(c[0]) - int(c[1]), free[c]),
+    )
+    plain_logp = log_probs(fit_out, plain_mirror, plain_names)
+    plain = fit_and_lift(plain_logp, y, floor)
     titles = {
         "emotion_minixception": "mini-Xception",
         "emotion_bigxception": "big-XCEPTION",
@@ -256,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         "name": CARD_NAME,
         "description": (
             "The default expression classifier: "
-            + " and ".join(titles[n] for n in names)
+            + " and ".join([", ".join(titles[n] for n in names[:-1]), titles[names[-1]]][-2:])
             + ", each fed as its own card says"
             + (", the mirrored face averaged in," if mirror else ",")
             + " combined as softmax(sum of weight * log p + bias), the weights and biases "
@@ -277,24 +414,46 @@ def main(argv: list[str] | None = None) -> int:
         "attribution": "the members' cards say whose models they are; the combination: MoodPlayer",
         "fitted_on": (
             "FER2013 PublicTest (3,589 faces; FER2013 Training is in the Xceptions' training "
-            f"data), log-loss, then a recall floor of {args.min_recall} per expression"
+            "data), log-loss"
+            + (
+                f" with face-api.js's weight fixed at {weight:.2f} (the largest keeping the "
+                f"5-fold CV accuracy on PublicTest >= {args.target:.0%})"
+                if fixed
+                else ""
+            )
+            + f", then a recall floor of {args.min_recall} per expression"
         ),
         "figures": {"fit_publictest": chosen_fit},
     }
     if args.measure:
         print("measured once (PrivateTest: no choice made on it; all of test: half is PublicTest):")
-        for label, mask in (("privatetest", private), ("test", np.ones(len(test_paths), bool))):
-            out, ty = part(mask), labels["test"][mask]
+        sets: list[tuple[str, dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]] = [
+            ("privatetest", part(private), labels["test"][private]),
+            ("test", part(np.ones(len(test_paths), bool)), labels["test"]),
+        ]
+        if args.posed is not None:
+            posed_paths, posed_y = read_posed(args.posed)
+            posed_cache = args.posed.parent / "cache"
+            posed = {n: member_outputs(n, posed_paths, posed_cache, "posed") for n in MEMBERS}
+            sets.append(("posed", posed, posed_y))
+        for label, out, ty in sets:
             tests: dict[str, dict[str, Any]] = {}
             for i, name in enumerate(MEMBERS):
                 tests[name] = figures(np.exp(log_probs(out, False)[i]), ty)
                 tests[name + " +mirror"] = figures(np.exp(log_probs(out, True)[i]), ty)
             tests["mean of 3 +mirror"] = figures(np.exp(log_probs(out, True)).mean(axis=0), ty)
+            tests[f"free rule: {label_of(plain_names, plain_mirror)}"] = figures(
+                combine(log_probs(out, plain_mirror, plain_names), *plain), ty
+            )
             tests["chosen"] = figures(combine(log_probs(out, mirror, names), weights, bias), ty)
-            print(f"-- {label}")
+            print(f"-- {label}" + (f" ({args.posed}: only measured)" if label == "posed" else ""))
             for name, f in tests.items():
                 print(line(name, f))
-            card["figures"][label] = tests["chosen"]
+            card["figures"][label] = tests["chosen"] | {
+                "members": {n: tests[n]["accuracy"] for n in MEMBERS}
+            }
+        if args.posed is not None:
+            card["figures"]["posed"]["set"] = POSED_SET
     args.out.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

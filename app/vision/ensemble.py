@@ -9,7 +9,7 @@ weight per member and one bias per expression, and whether the mirrored face is 
 
 Each member crops and prepares the face as its own card says; one ensemble input is the members'
 inputs flattened and laid end to end, so the Analyzer, ``eval --no-detect`` and TTA treat the
-ensemble like any other :class:`~app.vision.model.ExpressionClassifier`.
+ensemble like any other :class:`~app.vision.classifier.ExpressionClassifier`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``bundled`` is the default classifier: the ensemble of ``models/emotion_ensemble.json``
 (app/vision/ensemble.py); ``minixception`` is its lighter first member alone; ``faceapi`` is
-face-api.js's FaceExpressionNet alone (shipped, not in the default); ``onnx`` a user's model;
+face-api.js's FaceExpressionNet alone (the ensemble's third member); ``onnx`` a user's model;
 ``deepface`` DeepFace's; ``fake`` a hidden one for tests.
 
 Every factory takes the same options, ``threads`` and ``onnx_path`` (used by ``onnx`` only), and
@@ -123,7 +123,7 @@ MODELS: Registry[ExpressionClassifier] = Registry("expression model")
 MODELS.register(
     "bundled",
     _bundled,
-    label="Bundled model (mini-Xception + big-XCEPTION, MIT licence)",
+    label="Bundled model (mini-Xception + big-XCEPTION + face-api.js, MIT licence)",
     unavailable=_ensemble_missing,
 )
 MODELS.register(
