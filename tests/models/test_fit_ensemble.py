@@ -1,4 +1,4 @@
-"""models/fit_ensemble.py's fitting rule, models/ckplus.py's listing, and the shipped card's figures.
+"""models/fit_ensemble.py's fitting rule, models/ckplus.py's listing, the shipped card's figures.
 
 No data set is needed: the fitting functions run on made-up member outputs, the CK+48 listing on
 a folder of empty files; the card's figures are what fit_ensemble.py measured (docs/BENCHMARKS.md).
@@ -59,6 +59,7 @@ def test_a_fixed_weight_is_kept_and_the_others_fitted() -> None:
 
 def test_the_favoured_weight_is_the_last_that_keeps_the_target() -> None:
     logp, y = _members(n=400)
+
     def cv(weight: float) -> float:
         return float((fe.cross_validate(logp, y, 0.0, {1: weight}, steps=300) == y).mean())
 
