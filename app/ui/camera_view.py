@@ -76,6 +76,12 @@ class PreviewView(QWidget):
         self._reading = reading
         self.update()
 
+    @property
+    def reading(self) -> Reading | None:
+        """The reading whose face boxes are drawn (as the voter counts it: corrected by the
+        neutral face when that is on)."""
+        return self._reading
+
     def set_hidden(self, hidden: bool) -> None:
         self._hidden = hidden
         if hidden:
@@ -121,6 +127,25 @@ class PreviewView(QWidget):
         reading = self._reading
         if reading is None or reading.box is None:
             return
+        # The other faces in view: a thin, dim outline each (the chosen one is drawn below).
+        others = [f.box for f in reading.all_faces if f.box != reading.box]
+        if others:
+            dim = QColor(theme.TEXT)
+            dim.setAlphaF(0.55)
+            painter.setPen(QPen(dim, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for other in others:
+                ox = iw - other.x - other.w if self.mirrored else other.x
+                painter.drawRoundedRect(
+                    QRectF(
+                        target.x() + ox * scale,
+                        target.y() + other.y * scale,
+                        other.w * scale,
+                        other.h * scale,
+                    ),
+                    8,
+                    8,
+                )
         box = reading.box
         x = iw - box.x - box.w if self.mirrored else box.x
         rect = QRectF(

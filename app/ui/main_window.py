@@ -8,6 +8,7 @@ only when the frame changed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -686,7 +687,12 @@ class MainWindow(QMainWindow):
         if frame is None or frame is self._last_frame:
             return
         self._last_frame = frame
-        self.camera_panel.show_frame(frame, self.session.last_reading)
+        reading = self.session.last_reading
+        if reading is not None and reading.probabilities:
+            shown, raw = self.session.shown_probabilities(reading)
+            if raw is not None:  # the box's label says what the voter counts
+                reading = dataclasses.replace(reading, probabilities=shown)
+        self.camera_panel.show_frame(frame, reading)
 
     # -- geometry -------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from app import settings as settings_mod
@@ -78,6 +79,11 @@ def test_calibrating_from_the_mood_menu_shows_before_and_after_and_resets(
     assert max(bars.values(), key=bars.values().__getitem__) == "neutral"
     legend = rig.window.mood_panel.before_after
     assert legend.isVisible() and legend.text() == BEFORE_AFTER
+    # the preview's face box says what the voter counts, not the raw reading
+    rig.worker.frame = np.zeros((240, 320, 3), np.uint8)
+    rig.window.repaint_preview()
+    boxed = rig.window.camera_panel.preview.reading
+    assert boxed is not None and boxed.top(1)[0][0] == "neutral"
     feed(rig, REST, 3.0)
     assert rig.session.voter.mood == "neutral"
     feed(rig, SMILE, 3.0)
