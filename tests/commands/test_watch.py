@@ -118,10 +118,16 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
         if fake_model.first.wait(10.0):
             os.kill(os.getpid(), signum)
 
+    # A shell that starts pytest in the background (``cmd &`` without job control) has SIGINT
+    # ignored, and Python keeps it so: Ctrl+C as a terminal delivers it needs the default handler.
+    int_before = signal.signal(signal.SIGINT, signal.default_int_handler)
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
-    code = cli.main(["watch", "--source", str(folder), "--json"])
-    presser.join()
+    try:
+        code = cli.main(["watch", "--source", str(folder), "--json"])
+    finally:
+        presser.join()
+        signal.signal(signal.SIGINT, int_before)
     assert code == 0
     events = json_lines(capfd.readouterr().out)
     assert events[-1]["event"] == "summary" and events[-1]["interrupted"] is True
