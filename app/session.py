@@ -516,6 +516,7 @@ class Session:
         self._library_signature: object = None
         self._library_check_at = 0.0
         self._library_checking = False
+        self._reading_library = False
         self.report: SessionReport | None = None
         self._last_row: ReportRow | None = None
         self._last_mode: ControlMode | None = None
@@ -1238,6 +1239,7 @@ class Session:
             return False
         self._scan_generation += 1
         generation = self._scan_generation
+        self._reading_library = True
         settings = self.settings
         database_path = self.database_path
 
@@ -1249,6 +1251,7 @@ class Session:
         def done(result: tuple[Library | dict[str, Playlist], object]) -> None:
             if generation != self._scan_generation:
                 return  # a newer scan is on its way
+            self._reading_library = False
             library, self._library_stamp = result
             self.library = library
             controller.set_library(library)
@@ -1263,6 +1266,7 @@ class Session:
         def failed(exc: BaseException) -> None:
             if generation != self._scan_generation:
                 return
+            self._reading_library = False
             log.error("scanning the playlist folders failed", exc_info=exc)
             self._notice(f"Could not scan the playlist folders: {exc}")
 
@@ -1279,6 +1283,7 @@ class Session:
             path is None
             or self.library_factory is None
             or self._scan is not None  # our own scan writes; its end rebuilds the playlists
+            or self._reading_library  # a read is on its way: its stamp comes with it
             or not self._running
             or self._library_checking
             or now < self._library_check_at

@@ -82,8 +82,30 @@ class GcLog:
         }
 
 
+def _others() -> list[str]:
+    """Where every other thread is now (right after a stall: what ran instead of the GUI)."""
+    import threading
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    me = threading.get_ident()
+    found = []
+    for ident, frame in sys._current_frames().items():
+        if ident == me:
+            continue
+        stack = traceback.extract_stack(frame)[-3:]
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+        found.append(f"{names.get(ident, ident)}: {where}")
+    return found
+
+
 def run(
-    files: int, real: bool, timeout_s: float, gc_log: bool = False, baseline_s: float = 3.0
+    files: int,
+    real: bool,
+    timeout_s: float,
+    gc_log: bool = False,
+    baseline_s: float = 3.0,
+    why: bool = False,
 ) -> dict[str, object]:
     home = Path(tempfile.mkdtemp(prefix="moodplayer-bench-"))
     for var, sub in (
@@ -143,6 +165,7 @@ def run(
         return sum(len(playlists[n].tracks) for n in names if n in playlists)
 
     idle: list[float] = []  # the same ticks before the session starts: what the machine does
+    caught: list[tuple[float, int, list[str]]] = []  # --why: where the other threads were
 
     def tick() -> None:
         elapsed = clock.restart()
@@ -150,6 +173,8 @@ def run(
             idle.append(max(0.0, elapsed - TICK_MS))
             return
         stalls.append(max(0.0, elapsed - TICK_MS))
+        if why and elapsed - TICK_MS > 60:
+            caught.append((round(time.perf_counter() - state["started"], 2), elapsed, _others()))
         at.append(time.perf_counter() - state.get("started", 0.0))
         text = window.library_bar.text
         if text and (not texts or texts[-1] != text):
@@ -207,6 +232,7 @@ def run(
         "last_text": texts[-1] if texts else "",
         "load_average": [round(x, 2) for x in os.getloadavg()],
         **(collector.summary() if gc_log else {}),
+        **({"stalls_caught": caught} if why else {}),
     }
 
 
@@ -219,8 +245,11 @@ def main() -> int:
     parser.add_argument(
         "--baseline", type=float, default=3.0, help="seconds of ticks before the start (idle)"
     )
+    parser.add_argument(
+        "--why", action="store_true", help="after each stall over 60 ms, where the threads are"
+    )
     args = parser.parse_args()
-    result = run(args.files, args.real, args.timeout, args.gc, args.baseline)
+    result = run(args.files, args.real, args.timeout, args.gc, args.baseline, args.why)
     print(json.dumps(result))
     print(
         f"- {result['files']:,} files, {result['analysis']} analysis: scan {result['scan_s']} s, "

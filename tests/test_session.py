@@ -582,3 +582,72 @@ def test_a_track_moved_from_a_terminal_moves_in_the_playlist_that_plays(
         assert [c for c in rig.output.calls[calls:] if c[0] in ("stop", "load", "play")] == []
     finally:
         rig.session.stop()
+
+
+def test_the_end_of_a_scan_reads_the_library_once(tmp_path: Path) -> None:
+    """The scan wrote the database; its end reads the library again -- once: the watch for
+    other programs' changes must not take the scan's own writes for one (a second read of
+    20,000 tracks, and the first one thrown away)."""
+    from app.music import mood_playlists, scanner
+    from app.music.database import LibraryDatabase
+
+    db = tmp_path / "library.sqlite"
+    LibraryDatabase(db).close()
+    scans: list[FakeScan] = []
+    reads: list[int] = []
+
+    def factory(settings: Settings, on_progress: Any, on_done: Any) -> FakeScan:
+        scans.append(FakeScan(settings, on_progress, on_done))
+        return scans[-1]
+
+    def library_factory(settings: Settings) -> dict[str, Playlist]:
+        reads.append(1)
+        return playlists()
+
+    # Tasks run on other threads: a quick one (the watch's look at the database) ends before
+    # a long one started earlier (reading 20,000 tracks). Newest first, after each poll.
+    tasks: list[tuple[Any, Any, Any]] = []
+
+    def later(fn: Any, on_done: Any, on_error: Any) -> None:
+        tasks.append((fn, on_done, on_error))
+
+    def poll() -> None:
+        rig.session.poll()
+        while tasks:
+            fn, on_done, _on_error = tasks.pop()
+            on_done(fn())
+
+    rig = Rig(
+        scan_factory=factory, library_factory=library_factory, database_path=db, run_task=later
+    )
+    rig.start()
+    try:
+        for _ in range(12):
+            rig.clock.advance(0.25)
+            poll()
+        assert len(reads) == 1
+        root = tmp_path / "music"
+        root.mkdir()
+        (root / "a.ogg").write_bytes(b"stand-in")
+        scanner.scan_library([root], db, analyse=lambda p: _upbeat_analysis())  # the writes
+        scans[0].finish()
+        for _ in range(40):  # 10 s of polls
+            rig.clock.advance(0.25)
+            poll()
+        assert len(reads) == 2
+        with LibraryDatabase(db) as writable:  # now another program changes it: read again
+            mood_playlists.move(writable, root / "a.ogg", "calm")
+        for _ in range(12):
+            rig.clock.advance(0.25)
+            poll()
+        assert len(reads) == 3
+    finally:
+        rig.session.stop()
+
+
+def _upbeat_analysis() -> Any:
+    from app.music.analysis import Analysis, Features
+    from app.music.tags import Tags
+
+    features = Features(0.7, 0.8, 128.0, -14.0, 0.9, 1500.0, 3.0, 0.9, "C major")
+    return Analysis(features, Tags(), "upbeat", "audio", 180.0, "stand-in", -4.0, "measured")
