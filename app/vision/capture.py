@@ -387,6 +387,7 @@ class CaptureWorker:
     def _analysis_loop(self) -> None:
         interval = 1.0 / self.rate
         errors = 0
+        last_due: float | None = None  # a grabbing source's analyses are due on a grid
         while not self._stop.is_set():
             slot = self._holder.take_new(timeout=0.1)
             if slot is None:
@@ -436,7 +437,16 @@ class CaptureWorker:
             # decodes the first frame it grabs from half a frame before that (the frame nearest
             # the due time, so the rate holds on average), and this thread waits for that
             # frame from then on, so a decoded frame never waits for the analysis.
-            self._analysis_due = started + interval
+            # For a grabbing source the due times keep a grid of intervals (re-anchored after
+            # falling behind by more than one): one frame per due time, whatever the camera's
+            # frame rate (from its start, a 15 fps camera at 10/s took every second frame, 7.5/s,
+            # or with a 15 fps preview nearly every frame, 13/s).
+            now = self._clock()
+            if self._grabbing and last_due is not None and last_due + interval >= now - interval:
+                self._analysis_due = last_due + interval
+            else:
+                self._analysis_due = started + interval
+            last_due = self._analysis_due
             due = self._analysis_due - (self._lead() if self._grabbing else 0.0)
             while not self._stop.is_set() and not self._grab_done.is_set():
                 left = due - self._clock()

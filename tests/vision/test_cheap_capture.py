@@ -107,3 +107,17 @@ def test_a_video_file_grabs_and_retrieves(tmp_path: Path) -> None:
             raise AssertionError("the end of the video was not reported")
     finally:
         source.close()
+
+
+def test_the_analysis_holds_its_rate_on_a_15_fps_camera_with_and_without_a_preview() -> None:
+    # What a webcam asked for 10 analyses/s delivers (camera_fps_for): 15 fps. Without a grid of
+    # due times the analysis took every second frame (7.5/s), or with a 15 fps preview nearly
+    # every frame (13/s).
+    for preview_fps in (0.0, 15.0):
+        source = FakeGrabbingSource(frames(45), fps=15.0)  # 3 s
+        worker = run(source, rate=10.0, preview_fps=preview_fps)
+        elapsed: float = worker.elapsed  # type: ignore[attr-defined]  # 3 s, more when busy
+        analyses = worker.stats.analyses
+        assert 9.0 * elapsed - 2 <= analyses <= 10.0 * elapsed + 2, (preview_fps, analyses)
+        if preview_fps:
+            assert source.decoded >= 40  # the preview had its own 15 a second
