@@ -111,9 +111,13 @@ def main() -> int:
     print("corrected:", {k: round(v, 2) for k, v in window.mood_panel.bars.values().items()})
     print("raw:", window.mood_panel.bars.raw_values())
 
-    kiosk = KioskWindow(session)
     session.reset_calibration()  # a room, not one person's face
     session.set_source(str(room))
+    wait(lambda: session.view().faces_seen == 2, 30)
+    wait(lambda: False, 1.5)
+    window.grab().save(str(home / "window-faces.png"))
+    print("window:", window.camera_status_label.text())
+    kiosk = KioskWindow(session)
     kiosk.show_kiosk()
     window.hide()
     wait(lambda: session.view().faces_voting == 2 and session.voter.mood is not None, 30)
