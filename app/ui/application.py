@@ -193,8 +193,8 @@ def _show_main(running: Running) -> MainWindow:
     running.window = main
     running.kiosk = False
     running.reporter.quiet = False
-    if running.desktop is not None:  # MPRIS "raise" shows the window that is up
-        running.desktop.window = main
+    if running.desktop is not None:  # tray, media keys as at a normal start; MPRIS "raise"
+        running.desktop.use_window(main, main)  # shows the window that is up
     if settings.window.state == "fullscreen":
         main.showFullScreen()
     elif settings.window.state == "maximized":
@@ -213,8 +213,8 @@ def _enter_kiosk(running: Running) -> KioskWindow:
     running.kiosk_window = window
     running.window = window
     running.kiosk = True
-    if running.desktop is not None:
-        running.desktop.window = window
+    if running.desktop is not None:  # no tray in the kiosk
+        running.desktop.use_window(window, running.main)
     running.reporter.quiet = True
     window.show_kiosk()
     if running.main is not None:

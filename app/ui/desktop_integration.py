@@ -80,6 +80,9 @@ class DesktopIntegration(QObject):
         self.notifications = 0  # shown, for tests and the log
         self.quitting = False
         self._media_actions: list[QAction] = []
+        self._media_window: MainWindow | None = None  # the window the media keys were added to
+        self._want_tray = True
+        self._attached = False
         self._last_mode: ControlMode | None = None
         self._last_playlist: str | None = None
         self._closed = False
@@ -92,15 +95,42 @@ class DesktopIntegration(QObject):
             self.instance.activated.connect(self.raise_window)
         if mpris:
             self.mpris = self._make_mpris()
-        if tray and self.main is not None:  # the kiosk has no tray: visitors must not quit it
-            self.tray = self._make_tray()
-        if self.main is not None:
-            self._add_media_keys(self.main)
-            self.window.installEventFilter(self)
+        self._want_tray = tray
+        self._attached = True
+        self._fit_window()
         view = session.view()
         self._last_mode, self._last_playlist = view.mode, view.playlist
         session.ticked.connect(self.refresh)
         self.refresh()
+
+    def use_window(self, window: QWidget, main: MainWindow | None) -> None:
+        """The window that is up now: the normal one (``window is main``) gets the tray, its
+        media keys and close to tray, as at a normal start; the kiosk's gets none of them
+        (visitors must not quit or hide it). Called on entering and leaving kiosk mode."""
+        if self._closed:
+            return
+        self.window.removeEventFilter(self)
+        self.window = window
+        if main is not None:
+            self.main = main
+        if self._attached:
+            self._fit_window()
+
+    def _fit_window(self) -> None:
+        main = self.main
+        if main is None or self.window is not main:
+            # the kiosk has no tray: visitors must not quit or hide it
+            if self.tray is not None:
+                self.tray.hide()
+            return
+        if self._want_tray:
+            if self.tray is None:
+                self.tray = self._make_tray()
+            else:
+                self.tray.show()
+        if self._media_window is not main:
+            self._add_media_keys(main)
+        main.installEventFilter(self)
 
     def _make_mpris(self) -> Mpris | None:
         if not session_bus_reachable():
@@ -147,6 +177,7 @@ class DesktopIntegration(QObject):
             action.triggered.connect(lambda _checked=False, run=commands[name]: run())
             main.addAction(action)
             self._media_actions.append(action)
+        self._media_window = main
 
     def close(self) -> None:
         """Unregister from the bus, hide the tray icon, stop listening for a second launch."""

@@ -330,3 +330,71 @@ def test_the_kiosk_cannot_be_quit_or_unfullscreened_over_the_bus(qtbot, tmp_path
         assert running.window.isFullScreen()
     finally:
         running.close()
+
+
+def test_leaving_the_kiosk_gives_the_normal_window_what_a_normal_start_has(
+    qtbot, tmp_path, monkeypatch
+) -> None:
+    """Tray icon, media keys, close to tray and MPRIS Quit: none in the kiosk, and all there
+    once the admin PIN opens the normal window, as after a normal start."""
+    from app.kiosk import PinResult, hash_pin
+    from app.ui.tray import Tray
+
+    monkeypatch.setattr(Tray, "available", staticmethod(lambda: True))  # offscreen has none
+    path = tmp_path / "settings.toml"
+    chosen = settings_mod.Settings()
+    chosen.kiosk.pin_hash = hash_pin("2468", iterations=1000)
+    chosen.desktop.close_to_tray = True
+    settings_mod.save(chosen, path)
+    quits: list[bool] = []
+
+    def features(running: application.Running) -> dict[str, object]:
+        desktop, main = running.desktop, running.main
+        assert desktop is not None and main is not None and running.window is main
+        monkeypatch.setattr(desktop.app, "quit", lambda: quits.append(True))
+        quits.clear()
+        main.close()
+        hidden = not main.isVisible()
+        desktop.raise_window()  # a second launch, MPRIS Raise, the tray
+        desktop.quit()  # MPRIS Quit, the tray's Quit
+        desktop.quitting = False
+        return {
+            "tray": desktop.tray is not None and desktop.tray.icon.isVisible(),
+            "media keys": sum(a.text().startswith("Media key") for a in main.actions()),
+            "closed to the tray": hidden,
+            "raised": main.isVisible() and not main.isMinimized(),
+            "quit": quits == [True],
+        }
+
+    normal = application.start(_args(path))
+    try:
+        qtbot.waitExposed(normal.window)
+        expected = features(normal)
+    finally:
+        normal.close()
+    assert expected == {
+        "tray": True,
+        "media keys": 6,
+        "closed to the tray": True,
+        "raised": True,
+        "quit": True,
+    }
+
+    args = _args(path)
+    args.kiosk = True
+    running = application.start(args)
+    try:
+        qtbot.waitExposed(running.window)
+        desktop = running.desktop
+        assert desktop is not None and desktop.tray is None  # visitors get no tray menu
+        assert running.window.try_pin("2468").result is PinResult.ACCEPTED
+        assert features(running) == expected
+        # back into kiosk mode from the menu: the tray goes away again, quitting is refused
+        assert running.main is not None
+        running.main.actions_by_name["kiosk"].trigger()
+        assert running.kiosk and desktop.tray is not None and not desktop.tray.icon.isVisible()
+        quits.clear()
+        desktop.quit()
+        assert quits == []
+    finally:
+        running.close()
