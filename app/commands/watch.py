@@ -11,6 +11,7 @@ changes, time per stage.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import signal
@@ -164,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         every=every,
         source_name=spec,
         mapping=settings.mapping(),
+        settings=settings,
     )
 
 
@@ -227,10 +229,12 @@ def watch(
     mapping: dict[str, str] | None = None,
     out: TextIO | None = None,
     clock: Callable[[], float] = time.monotonic,
+    settings: settings_module.Settings | None = None,
 ) -> int:
     """Run the session core (worker and voter, no music) until the source ends, ``duration``
     passes or Ctrl+C. The session is driven from this thread: the worker's callbacks wait in the
-    session's inbox (a thread-safe queue) until ``run_pending`` handles them here."""
+    session's inbox (a thread-safe queue) until ``run_pending`` handles them here. ``settings``:
+    the listener's (a copy is used; the defaults without them), the camera on."""
     out = out if out is not None else sys.stdout
     workers: list[CaptureWorker] = []
 
@@ -246,7 +250,7 @@ def watch(
         workers.append(worker)
         return worker
 
-    settings = settings_module.Settings()
+    settings = copy.deepcopy(settings) if settings is not None else settings_module.Settings()
     settings.camera.enabled = True
     session = Session(
         settings,
@@ -285,12 +289,15 @@ def watch(
     with _sigterm_as_interrupt():
         try:
             session.start()
+            polled = clock()
             while not listener.ended and workers:
                 now = clock()
                 if duration is not None and now - start >= duration:
                     break
-                if session.run_pending(timeout=TICK_S, limit=1) == 0:
+                # every TICK_S, not only when no reading came: the voter's time, the report
+                if session.run_pending(timeout=TICK_S, limit=1) == 0 or clock() - polled >= TICK_S:
                     session.poll()
+                    polled = clock()
                 if listener.ended:
                     break
                 now = clock()

@@ -137,6 +137,30 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
     assert signal.getsignal(signal.SIGTERM) is handler_before  # put back as it was
 
 
+def test_the_session_runs_with_the_listeners_settings(
+    tmp_path: Path, fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The settings file's choices reach the session, not the defaults: here the session report
+    the listener turned on records the watched moods (and only then)."""
+    from app import settings
+    from app.report import report_dir
+
+    folder = write_folder(tmp_path / "faces", [HAPPY] * 20)
+    argv = ["watch", "--source", str(folder), "--fps", "10", "--json", "--no-loop"]
+    reports = report_dir(paths.data_dir())
+    assert cli.main(argv) == 0
+    assert not reports.exists() or not list(reports.glob("*.csv"))  # off by default
+    chosen = settings.Settings()
+    chosen.session.report = True
+    settings.save(chosen, paths.settings_file())
+    assert cli.main(argv) == 0
+    events = json_lines(capfd.readouterr().out)
+    assert [e["current"] for e in events if e["event"] == "mood"] == ["happy", "happy"]
+    (csv,) = reports.glob("*.csv")
+    moods = [line.split(",")[1] for line in csv.read_text().splitlines()[1:]]
+    assert "happy" in moods, moods
+
+
 def test_default_source_is_the_camera_in_the_settings(
     fake_model: BrightnessAnalyzer, capfd: pytest.CaptureFixture[str]
 ) -> None:
