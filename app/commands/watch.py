@@ -122,21 +122,38 @@ class _Printer:
         self.out.flush()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the run like Ctrl+C (with the summary). Only on the main thread."""
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl+C (SIGINT) and SIGTERM set the event: the loop ends at its next turn, with the
+    summary. A flag, not an exception raised wherever the main thread happens to be (inside a
+    callback, a finaliser that would swallow it, half-way through starting the session). A
+    second Ctrl+C raises KeyboardInterrupt for a stop that hangs. Handlers only on the main
+    thread; put back as they were."""
+    stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    def request(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # An ignored signal stays ignored (a shell without job control starts `watch &` so, for
+    # the terminal's Ctrl+C is not meant for it).
+    previous = {
+        number: signal.signal(number, request)
+        for number in STOP_SIGNALS
+        if signal.getsignal(number) is not signal.SIG_IGN
+    }
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -286,11 +303,11 @@ def watch(
         calibrated=correcting,
     )
     interrupted = False
-    with _sigterm_as_interrupt():
+    with _stop_on_signals() as stop:
         try:
             session.start()
             polled = clock()
-            while not listener.ended and workers:
+            while not listener.ended and workers and not stop.is_set():
                 now = clock()
                 if duration is not None and now - start >= duration:
                     break
@@ -306,6 +323,7 @@ def watch(
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            interrupted = interrupted or stop.is_set()
             listener.closing = True
             # Readings already analysed before the end still count.
             session.stop(drain=True)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,14 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     folder = write_folder(tmp_path / "faces", [HAPPY, SAD])  # loops until interrupted
-    handler_before = signal.getsignal(signal.SIGTERM)
+    handlers_before = [signal.getsignal(number) for number in watch.STOP_SIGNALS]
+    pressed: list[int] = []
 
     def press_ctrl_c() -> None:
-        if fake_model.first.wait(10.0):
+        # once the watch runs (a loaded machine may take long to get there)
+        if fake_model.first.wait(60.0):
             os.kill(os.getpid(), signum)
+            pressed.append(signum)
 
     # A shell that starts pytest in the background (``cmd &`` without job control) has SIGINT
     # ignored, and Python keeps it so: Ctrl+C as a terminal delivers it needs the default handler.
@@ -128,13 +132,35 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
     finally:
         presser.join()
         signal.signal(signal.SIGINT, int_before)
+    assert pressed == [signum]
     assert code == 0
     events = json_lines(capfd.readouterr().out)
     assert events[-1]["event"] == "summary" and events[-1]["interrupted"] is True
     assert events[-1]["analyses"] >= 1
     capture_threads = [t for t in threading.enumerate() if t.name.startswith("capture-")]
     assert capture_threads == []
-    assert signal.getsignal(signal.SIGTERM) is handler_before  # put back as it was
+    # put back as they were
+    assert [signal.getsignal(number) for number in watch.STOP_SIGNALS] == handlers_before
+
+
+def test_a_second_ctrl_c_interrupts_a_stop_that_hangs_and_an_ignored_one_stays_ignored() -> None:
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        with watch._stop_on_signals() as stop:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert stop.wait(10.0)  # the first asks the loop to stop: no exception
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(10.0)  # the handler runs (and raises) before this ends
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        # started in the background by a shell without job control: Ctrl+C is not for it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with watch._stop_on_signals() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not stop.wait(0.2)
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_the_session_runs_with_the_listeners_settings(
