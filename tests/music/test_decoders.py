@@ -131,7 +131,10 @@ def test_the_engine_plays_seeks_and_crossfades_every_format(
 
 
 def test_a_broken_file_leaves_the_sounding_track_playing(engine: EngineOutput, tmp_path: Path):
-    good = write_tone(tmp_path / "good.wav", 440, 2.0)
+    # Longer than the test: turning down the broken files takes seconds on a loaded machine
+    # (each goes through every decoder, ffmpeg's start included), and the track must still be
+    # playing for a reason other than time.
+    good = write_tone(tmp_path / "good.wav", 440, 60.0)
     engine.load(good)
     engine.play()
     for bad in corrupt_files(tmp_path / "bad"):
@@ -139,6 +142,6 @@ def test_a_broken_file_leaves_the_sounding_track_playing(engine: EngineOutput, t
             engine.crossfade(bad, 0.0, 500)
         assert engine.busy()
     engine.queue(corrupt_files(tmp_path / "bad2")[0])
-    assert wait_until(lambda: any(e.path.name == "random.ogg" for e in engine.events()))
+    assert wait_until(lambda: any(e.path.name == "random.ogg" for e in engine.events()), 60.0)
     assert engine.busy()
     engine.stop()

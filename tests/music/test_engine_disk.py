@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_files import longest_silence, read_raw_stereo, tone_level
-from disk_audio import FREQS, run_scenario
+from disk_audio import FREQS, GAPLESS_LENGTHS, run_scenario
 
 from app.music.loudness import integrated_lufs
 
@@ -24,14 +24,26 @@ def _run(name: str, factory: pytest.TempPathFactory) -> Run:
     return samples, rate, segments, info, work
 
 
+def _run_unstarved(name: str, factory: pytest.TempPathFactory, tries: int = 3) -> Run:
+    """The scenario's first run in which the engine's thread was never starved: an underrun
+    (the engine counts them) is a loaded machine's silence, which would hide what the tests
+    measure, the gaps of the engine's own logic (those count no underrun)."""
+    runs = [_run(name, factory)]
+    while runs[-1][3]["underruns"] and len(runs) < tries:
+        runs.append(_run(name, factory))
+    underruns = [run[3]["underruns"] for run in runs]
+    assert underruns[-1] == 0, f"the audio thread was starved in every run: {underruns}"
+    return runs[-1]
+
+
 @pytest.fixture(scope="module")
 def crossfade_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return _run("engine-crossfade", tmp_path_factory)
+    return _run_unstarved("engine-crossfade", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def gapless_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return _run("engine-gapless", tmp_path_factory)
+    return _run_unstarved("engine-gapless", tmp_path_factory)
 
 
 def test_a_playlist_change_has_no_silent_gap(crossfade_run: Run) -> None:
@@ -39,8 +51,8 @@ def test_a_playlist_change_has_no_silent_gap(crossfade_run: Run) -> None:
     start, _ = segments["A"]
     _, end = segments["B"]
     played = samples[start + int(0.1 * rate) : end - int(0.05 * rate)]
-    # Issue 12: 420 ms of digital silence before the engine. An underrun on a starved machine
-    # shows as a gap here too (bench/audio_engine.py measures them under load).
+    # Issue 12: 420 ms of digital silence before the engine. (A starved machine's underruns
+    # are measured by bench/audio_engine.py; this run had none.)
     assert longest_silence(played, rate) < 0.1, info["underruns"]
 
 
@@ -67,13 +79,15 @@ def test_an_album_plays_gapless_to_each_files_real_end(gapless_run: Run) -> None
     audio = samples[start:end]
     sounding = np.flatnonzero(np.abs(audio) > 0.01)
     first, last = sounding[0], sounding[-1]
-    # 3 x 0.8 s of real audio, whatever the tags said (0.8, 0.2, 9 s), and no gap inside.
-    assert (last - first) / rate == pytest.approx(2.4, abs=0.03)
+    # 2 + 0.8 + 0.8 s of real audio, whatever the tags said (2, 0.2, 9 s), and no gap inside.
+    assert (last - first) / rate == pytest.approx(sum(GAPLESS_LENGTHS), abs=0.03)
     assert longest_silence(audio[first:last], rate, window=0.002) < 0.005
-    step = int(0.8 * rate)
-    for n, freq in enumerate((440.0, 550.0, 660.0)):
-        piece = audio[first + n * step + step // 8 : first + (n + 1) * step - step // 8]
+    begin = first
+    for length, freq in zip(GAPLESS_LENGTHS, (440.0, 550.0, 660.0), strict=True):
+        step = int(length * rate)
+        piece = audio[begin + step // 8 : begin + step - step // 8]
         assert tone_level(piece, rate, freq) > 0.4, freq
+        begin += step
     assert any("broken" in text for text in info["notices"]), info["notices"]
     assert info["final_state"] == "stopped"
 
