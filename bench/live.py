@@ -152,6 +152,55 @@ def run_worker(
     )
 
 
+def budget(video: Path, rounds: int = 3, detectors: tuple[str, ...] = ("blazeface", "haar")) -> str:
+    """CPU time per analysis by stage, measured in this thread (``time.thread_time``) on the
+    frames a 10/s analysis of the clip takes (decoded beforehand), the detectors taking turns
+    round after round so a busy machine disturbs them alike; the median of the rounds."""
+    import cv2
+    import numpy as np
+
+    from app.vision.analyzer import build_analyzer
+    from app.vision.detector_registry import build_detector
+
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    frames = frames[::3]
+    base = build_analyzer(threads=1)
+    per: dict[str, dict[str, list[float]]] = {d: {"detect": [], "read": []} for d in detectors}
+    for _round in range(rounds):
+        for name in detectors:
+            detector = build_detector(name, track=True)
+            detector.detect(frames[0])
+            detect = read = 0.0
+            for frame in frames:
+                t0 = time.thread_time()
+                boxes = detector.detect(frame)
+                t1 = time.thread_time()
+                if boxes:
+                    items = [base.model.crop(frame, b) for b in boxes[:4]]
+                    base.classify(items)
+                t2 = time.thread_time()
+                detect, read = detect + t1 - t0, read + t2 - t1
+            per[name]["detect"].append(detect / len(frames))
+            per[name]["read"].append(read / len(frames))
+    lines = [
+        "| detector | CPU per analysis: detect | crop + classify | total | at 10 analyses/s |",
+        "|---|---|---|---|---|",
+    ]
+    for name in detectors:
+        d = float(np.median(per[name]["detect"]))
+        r = float(np.median(per[name]["read"]))
+        share = 100 * 10 * (d + r)
+        lines.append(f"| {name} | {_ms(d)} | {_ms(r)} | {_ms(d + r)} | {share:.1f} % of a core |")
+    return "\n".join(lines)
+
+
 def _vector(top: str, p: float, second: str | None = None, q: float = 0.0) -> dict[str, float]:
     from app.vision.reading import EXPRESSIONS
 
@@ -326,7 +375,24 @@ def main(argv: list[str] | None = None) -> int:
         help="scenes: a new face and background every 1/3 s (the hard case); webcam: one "
         "listener swaying in front of a wall, away 2 s in 10 (bench/frames.py)",
     )
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only the CPU per analysis by stage, in this thread, over this many rounds",
+    )
     args = parser.parse_args(argv)
+    if args.budget:
+        with tempfile.TemporaryDirectory(prefix="moodplayer-bench-") as tmp:
+            frames = (
+                bench_frames.make_webcam_frames(600)
+                if args.clip == "webcam"
+                else bench_frames.make_benchmark_frames(300)
+            )
+            video = bench_frames.write_video(Path(tmp) / "clip.mp4", frames, fps=30.0)
+            print(budget(video, args.budget))
+        return 0
     with tempfile.TemporaryDirectory(prefix="moodplayer-bench-") as tmp:
         frames = (
             bench_frames.make_webcam_frames(600)

@@ -274,7 +274,8 @@ def notes(runs: list[tuple[str, SpeedResult]]) -> list[str]:
         "cascade found on textures; BlazeFace's full-range model takes Chelsea the cat for a "
         "face (scores up to 0.80), its short-range check on the crop does not (<= 0.68, real "
         "faces 0.87-0.95), so it needs no eye check (table below).",
-        "- The classifier (the default ensemble, two ONNX models) is the other cost: see `infer`.",
+        "- The classifier (the default ensemble of ONNX models, `models/emotion_ensemble.json`) "
+        "is the other cost: see `infer`.",
         "- Wall-clock figures include time stolen by other processes on this shared machine "
         "(see the load average above); the CPU-time figures do not.",
     ]
