@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,8 @@ import numpy as np
 from app import paths
 from app.errors import UserError
 from app.vision.detector import STILL_DIFF, clip_box, overlaps, thumbnail
+from app.vision.onnx_session import OnnxSession
 from app.vision.reading import Box
-
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # as app/vision/onnx_model.py
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +113,6 @@ class BlazeFaceModel:
     """One BlazeFace ONNX model and its card: :meth:`find` gives the faces in a square RGB input."""
 
     def __init__(self, name: str, folder: Path | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         folder = folder or paths.models_dir()
         onnx_path, card_path = folder / f"{name}.onnx", folder / f"{name}.json"
         try:
@@ -139,15 +135,8 @@ class BlazeFaceModel:
         self.scale = np.float32(card["scale"])
         self.offset = np.float32(card["offset"])
         self.anchors = anchors(self.size, card["anchors"])
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+            self._session = OnnxSession(data, threads)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise UserError(
                 f"The face detector model {onnx_path.name} could not be loaded ({exc})."

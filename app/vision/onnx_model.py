@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,9 @@ import numpy as np
 from app.errors import UserError
 from app.vision.card import ModelCard, expression_for, load_card
 from app.vision.classifier import BrokenModelError, broken_model_message
+from app.vision.onnx_session import OnnxSession
 from app.vision.preprocessing import CardPreprocessing, Float32Array
 from app.vision.reading import EXPRESSIONS
-
-# onnxruntime >= 1.29 on Linux and macOS collects telemetry: it writes a persistent device id
-# (~/.cache/Microsoft/DeveloperTools) and queues events for Microsoft's servers. MoodPlayer
-# promises to stay offline, so it is off (before onnxruntime is first imported) unless the user
-# set the variable. Found by tests/reliability/test_privacy.py.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +62,6 @@ class ExpressionModel(CardPreprocessing):
         cls, onnx_path: Path | str, card_path: Path | str | None = None, threads: int = 1
     ) -> ExpressionModel:
         """Open a model and its card; ``UserError`` if either is unusable or they do not fit."""
-        import onnxruntime as ort
-
         onnx_path = Path(onnx_path)
         card_path = Path(card_path) if card_path is not None else onnx_path.with_suffix(".json")
         try:
@@ -87,15 +79,8 @@ class ExpressionModel(CardPreprocessing):
                     f"sha256 is {digest[:12]}…, the card says {card.sha256[:12]}… "
                     "(a damaged or replaced file)."
                 )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+            session = OnnxSession(data, threads)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise UserError(
                 f"Model file {onnx_path} could not be loaded: {_reason(exc)} "
@@ -108,7 +93,7 @@ class ExpressionModel(CardPreprocessing):
             "loaded model %s (%s, %d threads)",
             card.name,
             onnx_path.name,
-            options.intra_op_num_threads,
+            session.threads,
         )
         return model
 
