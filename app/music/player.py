@@ -103,6 +103,15 @@ class _Switch:
     play: bool
 
 
+class _Skip(enum.Enum):
+    """After an unplayable track: try the next, or every track failed, or the end was reached
+    with repeat off (the player stopped at the start)."""
+
+    NEXT = "next"
+    NONE_LEFT = "none left"
+    AT_END = "at end"
+
+
 class Player:
     def __init__(
         self,
@@ -566,13 +575,11 @@ class Player:
                 return
             except AudioError as exc:
                 last_reason = str(exc)
-                self._skip_note(track, str(exc))
-                self._failed.add(self.index)
                 position = 0.0
-                if len(self._failed) >= len(self._order):
+                skip = self._skip_unplayable(track, last_reason)
+                if skip is _Skip.NONE_LEFT:
                     break
-                if not self._step(+1, wrap=self._repeat is not RepeatMode.OFF):
-                    self._stop_at_start("the last track failed (repeat off)")
+                if skip is _Skip.AT_END:
                     return
         self._fail(
             f"Nothing in the playlist “{self._playlist.name}” could be played ({last_reason})."
@@ -621,6 +628,18 @@ class Player:
 
     # ---- mixing outputs: crossfades, gapless, notices -------------------------------------------
 
+    def _skip_unplayable(self, track: Track, reason: str) -> _Skip:
+        """The current track cannot be played: say so, and step to the next playable one (for
+        a start or a crossfade to try it)."""
+        self._skip_note(track, reason)
+        self._failed.add(self.index)
+        if len(self._failed) >= len(self._order):
+            return _Skip.NONE_LEFT
+        if not self._step(+1, wrap=self._repeat is not RepeatMode.OFF):
+            self._stop_at_start("the last track failed (repeat off)")
+            return _Skip.AT_END
+        return _Skip.NEXT
+
     def _skip_note(self, track: Track, message: str) -> None:
         log.warning("skipped %s: %s", track.path, message)
         problems.report("audio file", track.path, message)
@@ -644,13 +663,11 @@ class Player:
                 return
             except AudioError as exc:
                 last_reason = str(exc)
-                self._skip_note(track, str(exc))
-                self._failed.add(self.index)
                 position = 0.0
-                if len(self._failed) >= len(self._order):
+                skip = self._skip_unplayable(track, last_reason)
+                if skip is _Skip.NONE_LEFT:
                     break
-                if not self._step(+1, wrap=self._repeat is not RepeatMode.OFF):
-                    self._stop_at_start("the last track failed (repeat off)")
+                if skip is _Skip.AT_END:
                     return
                 continue
             log.info("crossfade to track %d: %s (%d ms)", self.index, track.display, fade_ms)
