@@ -26,7 +26,7 @@ import numpy as np
 
 from app import paths
 from app.errors import UserError
-from app.vision.detector import STILL_DIFF, clip_box, overlaps, thumbnail
+from app.vision.detector import TrackingDetector, clip_box, overlaps
 from app.vision.onnx_session import OnnxSession
 from app.vision.reading import Box
 
@@ -196,7 +196,7 @@ def square_input(
     return canvas, fx0 - dx0 / k, fy0 - dy0 / k, k
 
 
-class BlazeFaceDetector:
+class BlazeFaceDetector(TrackingDetector):
     """BlazeFace behind the :class:`~app.vision.detector.FaceDetector` interface: boxes in frame
     pixels (moved up by :data:`SHIFT_UP` of their height to match the Haar-like boxes the
     expression models were made for), largest first. A whole-frame search takes the full-range
@@ -222,68 +222,10 @@ class BlazeFaceDetector:
     ) -> None:
         self.min_score = min_score
         self.candidate_score = candidate_score
-        self.track = track
-        self.full_every = max(1, full_every)
-        self.max_tracked = max(1, max_tracked)
+        self._init_tracking(track, full_every, max_tracked)
         self._whole = BlazeFaceModel(BACK, folder)
         self._near = BlazeFaceModel(FRONT, folder)
-        self._tracked: list[Box] = []
-        self._tracked_in: tuple[int, int] = (0, 0)
-        self._since_full = 0
-        self.full_searches = 0
         self.quick_hits = 0  # whole-frame searches the short-range model answered alone
-        self.still_frames = 0
-        self._empty_thumb: np.ndarray | None = None
-
-    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        shape = (int(frame_bgr.shape[0]), int(frame_bgr.shape[1]))
-        if (
-            self.track
-            and self._tracked
-            and shape == self._tracked_in
-            and self._since_full < self.full_every
-        ):
-            primary = self._search_near(frame_bgr, self._tracked[0])
-            if primary is not None:
-                found = [primary]
-                for other in self._tracked[1:]:
-                    again = self._search_near(frame_bgr, other)
-                    if again is not None and not overlaps(again, found):
-                        found.append(again)
-                found.sort(key=lambda b: b.area, reverse=True)
-                self._tracked = found
-                self._since_full += 1
-                return list(found)
-        thumb = None
-        if self.track:
-            thumb = thumbnail(frame_bgr)
-            if (
-                not self._tracked
-                and self._empty_thumb is not None
-                and self._empty_thumb.shape == thumb.shape
-                and shape == self._tracked_in
-                and self._since_full < self.full_every
-                and int(cv2.absdiff(thumb, self._empty_thumb).max()) <= STILL_DIFF
-            ):
-                self._since_full += 1
-                self.still_frames += 1
-                return []
-        # a face lost (or none yet) between periodic searches: the quick search will do; the
-        # periodic one, which is there to find faces that came into view, is thorough
-        quick = self.track and shape == self._tracked_in and self._since_full < self.full_every
-        boxes = self.search_whole(frame_bgr, quick=quick)
-        self.full_searches += 1
-        if self.track:
-            self._tracked = boxes[: self.max_tracked]
-            self._tracked_in = shape
-            self._since_full = 0
-            self._empty_thumb = None if boxes else thumb
-        return boxes
-
-    def reset(self) -> None:
-        """Forget the tracked faces and the still scene (the next frame is searched whole)."""
-        self._tracked = []
-        self._empty_thumb = None
 
     def _boxes(
         self, hits: list[Hit], x0: float, y0: float, k: float, width: int, height: int
@@ -296,6 +238,9 @@ class BlazeFaceDetector:
             if box.w > 0 and box.h > 0:
                 out.append((box, hit.score))
         return out
+
+    def _search_whole(self, frame_bgr: np.ndarray, quick: bool) -> list[Box]:
+        return self.search_whole(frame_bgr, quick=quick)
 
     def search_whole(self, frame_bgr: np.ndarray, quick: bool = False) -> list[Box]:
         """Every face in the whole frame, largest first: the full-range model's candidates, each

@@ -114,7 +114,86 @@ class Candidate:
     eyes: int
 
 
-class HaarFaceDetector:
+class TrackingDetector:
+    """The tracking every face detector here shares.
+
+    With ``track`` (for video) it follows up to ``max_tracked`` faces, largest first, each
+    searched for near where it was (``_search_near``); losing the first one, every
+    ``full_every``-th analysis, or a new frame size makes a whole-frame search (``_search_whole``,
+    told ``quick`` when it only looks for a face lost between periodic searches). A still scene
+    in which the last whole search found nobody is not searched again until the periodic one.
+    """
+
+    def _init_tracking(self, track: bool, full_every: int, max_tracked: int) -> None:
+        self.track = track
+        self.full_every = max(1, full_every)
+        self.max_tracked = max(1, max_tracked)
+        # The faces followed between whole-frame searches, largest first (the first is the one
+        # whose loss triggers a whole search; the others are dropped when lost).
+        self._tracked: list[Box] = []
+        self._tracked_in: tuple[int, int] = (0, 0)
+        self._since_full = 0
+        self.full_searches = 0  # whole-frame searches so far (for tests and the benchmark)
+        self.still_frames = 0  # frames taken as the same still scene without a face
+        self._empty_thumb: np.ndarray | None = None
+
+    def _search_near(self, frame_bgr: np.ndarray, last: Box) -> Box | None:
+        raise NotImplementedError
+
+    def _search_whole(self, frame_bgr: np.ndarray, quick: bool) -> list[Box]:
+        raise NotImplementedError
+
+    def _prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        return frame_bgr
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
+        frame_bgr = self._prepare(frame_bgr)
+        shape = (int(frame_bgr.shape[0]), int(frame_bgr.shape[1]))
+        between = shape == self._tracked_in and self._since_full < self.full_every
+        if self.track and self._tracked and between:
+            primary = self._search_near(frame_bgr, self._tracked[0])
+            if primary is not None:
+                found = [primary]
+                for other in self._tracked[1:]:
+                    again = self._search_near(frame_bgr, other)
+                    if again is not None and not overlaps(again, found):
+                        found.append(again)
+                found.sort(key=lambda b: b.area, reverse=True)
+                self._tracked = found
+                self._since_full += 1
+                return list(found)
+        thumb = None
+        if self.track:
+            thumb = thumbnail(frame_bgr)
+            if (
+                not self._tracked
+                and self._empty_thumb is not None
+                and self._empty_thumb.shape == thumb.shape
+                and between
+                and int(cv2.absdiff(thumb, self._empty_thumb).max()) <= STILL_DIFF
+            ):
+                # the same still scene in which the last whole search found nobody
+                self._since_full += 1
+                self.still_frames += 1
+                return []
+        # a face lost (or none yet) between periodic searches: a quick search will do; the
+        # periodic one, which is there to find faces that came into view, is thorough
+        boxes = self._search_whole(frame_bgr, self.track and between)
+        self.full_searches += 1
+        if self.track:
+            self._tracked = boxes[: self.max_tracked]
+            self._tracked_in = shape
+            self._since_full = 0
+            self._empty_thumb = None if boxes else thumb
+        return boxes
+
+    def reset(self) -> None:
+        """Forget the tracked faces and the still scene (the next frame is searched whole)."""
+        self._tracked = []
+        self._empty_thumb = None
+
+
+class HaarFaceDetector(TrackingDetector):
     """OpenCV's frontal-face Haar cascade on a downscaled grey frame, filtered against false faces.
 
     ``detect_width``: the frame is shrunk to this width before the cascade runs (never enlarged);
@@ -158,17 +237,7 @@ class HaarFaceDetector:
         self.verify_eyes = verify_eyes
         self.min_weight = min_weight
         self.equalize = equalize
-        self.track = track
-        self.full_every = max(1, full_every)
-        self.max_tracked = max(1, max_tracked)
-        # The faces followed between whole-frame searches, largest first (the first is the one
-        # whose loss triggers a whole search; the others are dropped when lost).
-        self._tracked: list[Box] = []
-        self._tracked_in: tuple[int, int] = (0, 0)
-        self._since_full = 0
-        self.full_searches = 0  # whole-frame searches so far (for tests and the benchmark)
-        self.still_frames = 0  # frames taken as the same still scene without a face
-        self._empty_thumb: np.ndarray | None = None
+        self._init_tracking(track, full_every, max_tracked)
         self._faces = _load_cascade(FACE_CASCADE)
         self._eyes = _load_cascade(EYE_CASCADE) if verify_eyes else None
         self._glasses = _load_cascade(GLASSES_CASCADE) if verify_eyes else None
@@ -206,53 +275,8 @@ class HaarFaceDetector:
             found.append(Candidate(box, float(weight), eyes))
         return found
 
-    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        shape = (int(frame_bgr.shape[0]), int(frame_bgr.shape[1]))
-        if (
-            self.track
-            and self._tracked
-            and shape == self._tracked_in
-            and self._since_full < self.full_every
-        ):
-            primary = self._search_near(frame_bgr, self._tracked[0])
-            if primary is not None:
-                found = [primary]
-                for other in self._tracked[1:]:
-                    again = self._search_near(frame_bgr, other)
-                    if again is not None and not overlaps(again, found):
-                        found.append(again)
-                found.sort(key=lambda b: b.area, reverse=True)
-                self._tracked = found
-                self._since_full += 1
-                return list(found)
-        thumb = None
-        if self.track:
-            thumb = thumbnail(frame_bgr)
-            if (
-                not self._tracked
-                and self._empty_thumb is not None
-                and self._empty_thumb.shape == thumb.shape
-                and shape == self._tracked_in
-                and self._since_full < self.full_every
-                and int(cv2.absdiff(thumb, self._empty_thumb).max()) <= STILL_DIFF
-            ):
-                # the same still scene in which the last whole search found nobody
-                self._since_full += 1
-                self.still_frames += 1
-                return []
-        boxes = self._filter(self.candidates(frame_bgr))
-        self.full_searches += 1
-        if self.track:
-            self._tracked = boxes[: self.max_tracked]
-            self._tracked_in = shape
-            self._since_full = 0
-            self._empty_thumb = None if boxes else thumb
-        return boxes
-
-    def reset(self) -> None:
-        """Forget the tracked faces and the still scene (the next frame is searched whole)."""
-        self._tracked = []
-        self._empty_thumb = None
+    def _search_whole(self, frame_bgr: np.ndarray, quick: bool) -> list[Box]:
+        return self._filter(self.candidates(frame_bgr))
 
     def _filter(self, candidates: list[Candidate]) -> list[Box]:
         kept = [

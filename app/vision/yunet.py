@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from app.errors import UserError
-from app.vision.detector import STILL_DIFF, HaarFaceDetector, clip_box, overlaps, thumbnail
+from app.vision.detector import HaarFaceDetector, TrackingDetector, clip_box
 from app.vision.reading import Box
 
 # The face width (pixels) in the crop searched around a tracked face: YuNet finds faces from
@@ -41,7 +41,7 @@ def _detector() -> Callable[[int, int, bytes], Sequence[Sequence[int]]]:
     return detect
 
 
-class YuNetFaceDetector:
+class YuNetFaceDetector(TrackingDetector):
     """YuNet on a ``detect_width`` copy of the frame; a hit with confidence >= ``confident`` is a
     face, a weaker one (>= ``min_confidence``) only if the eye check of
     :class:`~app.vision.detector.HaarFaceDetector` finds an eye in it.
@@ -66,64 +66,8 @@ class YuNetFaceDetector:
         self.detect_width = detect_width
         self.confident = confident
         self.min_confidence = min_confidence
-        self.track = track
-        self.full_every = max(1, full_every)
-        self.max_tracked = max(1, max_tracked)
+        self._init_tracking(track, full_every, max_tracked)
         self._eyes: HaarFaceDetector | None = None
-        self._tracked: list[Box] = []
-        self._tracked_in: tuple[int, int] = (0, 0)
-        self._since_full = 0
-        self.full_searches = 0
-        self.still_frames = 0
-        self._empty_thumb: np.ndarray | None = None
-
-    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        frame_bgr = _as_bgr(frame_bgr)
-        shape = (int(frame_bgr.shape[0]), int(frame_bgr.shape[1]))
-        if (
-            self.track
-            and self._tracked
-            and shape == self._tracked_in
-            and self._since_full < self.full_every
-        ):
-            primary = self._search_near(frame_bgr, self._tracked[0])
-            if primary is not None:
-                found = [primary]
-                for other in self._tracked[1:]:
-                    again = self._search_near(frame_bgr, other)
-                    if again is not None and not overlaps(again, found):
-                        found.append(again)
-                found.sort(key=lambda b: b.area, reverse=True)
-                self._tracked = found
-                self._since_full += 1
-                return list(found)
-        thumb = None
-        if self.track:
-            thumb = thumbnail(frame_bgr)
-            if (
-                not self._tracked
-                and self._empty_thumb is not None
-                and self._empty_thumb.shape == thumb.shape
-                and shape == self._tracked_in
-                and self._since_full < self.full_every
-                and int(cv2.absdiff(thumb, self._empty_thumb).max()) <= STILL_DIFF
-            ):
-                self._since_full += 1
-                self.still_frames += 1
-                return []
-        boxes = self._search_whole(frame_bgr)
-        self.full_searches += 1
-        if self.track:
-            self._tracked = boxes[: self.max_tracked]
-            self._tracked_in = shape
-            self._since_full = 0
-            self._empty_thumb = None if boxes else thumb
-        return boxes
-
-    def reset(self) -> None:
-        """Forget the tracked faces and the still scene (the next frame is searched whole)."""
-        self._tracked = []
-        self._empty_thumb = None
 
     def _run(self, image: np.ndarray) -> list[tuple[int, int, int, int, int]]:
         image = np.ascontiguousarray(image)
@@ -141,7 +85,10 @@ class YuNetFaceDetector:
         gray = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
         return self._eyes.count_eyes(gray, Box(0, 0, box.w, box.h)) >= 1
 
-    def _search_whole(self, frame_bgr: np.ndarray) -> list[Box]:
+    def _prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        return _as_bgr(frame_bgr)
+
+    def _search_whole(self, frame_bgr: np.ndarray, quick: bool = False) -> list[Box]:
         height, width = frame_bgr.shape[:2]
         scale = min(1.0, self.detect_width / width)
         small = frame_bgr
