@@ -517,6 +517,7 @@ class Session:
         self._library_check_at = 0.0
         self._library_checking = False
         self._reading_library = False
+        self._read_again = False  # a read was asked for while one was on its way
         self.report: SessionReport | None = None
         self._last_row: ReportRow | None = None
         self._last_mode: ControlMode | None = None
@@ -1232,14 +1233,19 @@ class Session:
 
     def rescan_library(self) -> bool:
         """Scan the settings' playlist folders again, through ``run_task`` (off this thread);
-        the controller gets the new library when the scan is done. A scan overtaken by a newer
-        one is dropped. False when there is nothing to scan with."""
+        the controller gets the new library when the scan is done. One read at a time: asked
+        while one is on its way, the next read starts when that one has ended (its result is
+        used: it is whole, only older), so two reads of a 20,000-track library never fight each
+        other and the window for the interpreter lock. False when there is nothing to scan with."""
         factory, controller = self.library_factory, self.controller
         if factory is None or controller is None:
             return False
         self._scan_generation += 1
-        generation = self._scan_generation
+        if self._reading_library:
+            self._read_again = True
+            return True
         self._reading_library = True
+        self._read_again = False
         settings = self.settings
         database_path = self.database_path
 
@@ -1249,9 +1255,8 @@ class Session:
             return factory(settings), stamp
 
         def done(result: tuple[Library | dict[str, Playlist], object]) -> None:
-            if generation != self._scan_generation:
-                return  # a newer scan is on its way
-            self._reading_library = False
+            if self._read_ended():
+                return
             library, self._library_stamp = result
             self.library = library
             controller.set_library(library)
@@ -1264,14 +1269,24 @@ class Session:
                 listener.ticked()
 
         def failed(exc: BaseException) -> None:
-            if generation != self._scan_generation:
+            if self._read_ended():
                 return
-            self._reading_library = False
             log.error("scanning the playlist folders failed", exc_info=exc)
             self._notice(f"Could not scan the playlist folders: {exc}")
 
         self._run_task(work, done, failed)
         return True
+
+    def _read_ended(self) -> bool:
+        """A library read has ended: the next one asked for meanwhile starts now. True when
+        the session has stopped (the result is not wanted)."""
+        self._reading_library = False
+        if self._stopped:
+            return True
+        if self._read_again:
+            self._read_again = False
+            self.rescan_library()
+        return False
 
     def _watch_library(self, now: float) -> None:
         """Rebuild the playlists when another process changed the library database (a

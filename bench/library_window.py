@@ -173,7 +173,7 @@ def run(
             idle.append(max(0.0, elapsed - TICK_MS))
             return
         stalls.append(max(0.0, elapsed - TICK_MS))
-        if why and elapsed - TICK_MS > 60:
+        if why and elapsed - TICK_MS > 30:
             caught.append((round(time.perf_counter() - state["started"], 2), elapsed, _others()))
         at.append(time.perf_counter() - state.get("started", 0.0))
         text = window.library_bar.text
@@ -246,7 +246,7 @@ def main() -> int:
         "--baseline", type=float, default=3.0, help="seconds of ticks before the start (idle)"
     )
     parser.add_argument(
-        "--why", action="store_true", help="after each stall over 60 ms, where the threads are"
+        "--why", action="store_true", help="after each stall over 30 ms, where the threads are"
     )
     args = parser.parse_args()
     result = run(args.files, args.real, args.timeout, args.gc, args.baseline, args.why)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import paths
+from app.breathing import breathe
 from app.music.analysis import Analysis
 from app.music.loudness import Loudness as EngineLoudness
 from app.music.moods import MOODS
@@ -342,6 +343,7 @@ class LibraryDatabase:
     def tracks(self) -> Iterator[TrackRecord]:
         """Every row, ordered by path."""
         for row in self._connection.execute("SELECT * FROM tracks ORDER BY path"):
+            breathe()
             yield _record(row)
 
     def rows(self) -> dict[bytes, Row]:
@@ -349,7 +351,11 @@ class LibraryDatabase:
         ``TrackRecord``) for every track: what a scan compares the files it finds with. Tuples
         of numbers and strings leave the cyclic garbage collector's passes, 20,000 records
         would each add three objects to them."""
-        return {bytes(row[0]): row for row in self._connection.execute("SELECT * FROM tracks")}
+        found: dict[bytes, Row] = {}
+        for row in self._connection.execute("SELECT * FROM tracks"):
+            breathe()
+            found[bytes(row[0])] = row
+        return found
 
     def count(self) -> int:
         return int(self._connection.execute("SELECT COUNT(*) FROM tracks").fetchone()[0])

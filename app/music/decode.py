@@ -144,9 +144,16 @@ def _decode_soundfile(path: Path, seconds: float) -> Excerpts:
 
 
 def _pyav_missing() -> str | None:
+    # Looked up, not imported: importing PyAV loads FFmpeg's libraries while holding the GIL
+    # (40-60 ms, over 100 ms beside a busy thread), which a scan thread must not do while the
+    # window paints; it is imported when a file first needs it.
+    import importlib.util
+
     try:
-        import av  # noqa: F401
-    except ImportError:
+        found = importlib.util.find_spec("av") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         return "PyAV is not installed (pip install 'moodplayer[ffmpeg]' adds AAC/M4A and ALAC)"
     return None
 

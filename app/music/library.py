@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from app import paths
+from app.breathing import breathe
 from app.problems import problems
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ def _known_or_read(
 ) -> tuple[Track | None, str]:
     """The track this read already made for ``path`` (from the library database: no tag read),
     else ``read_track``'s (kept in the pool)."""
+    breathe()
     if known is None:
         return read_track(path, title_hint)
     track = known.get(path)

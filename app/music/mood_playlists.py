@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import paths
+from app.breathing import breathe
 from app.music import library, moods
 from app.music.database import Choice, DatabaseError, LibraryDatabase, TrackRecord, default_path
 from app.music.library import Playlist, Track, TrackPool
@@ -179,6 +180,7 @@ def group(placed: Iterable[Placement]) -> dict[str, Playlist]:
     collector's passes, which hold the GIL: docs/BENCHMARKS.md, "Library scan in the window")."""
     by_mood: dict[str, list[tuple[tuple[int, float, str], Track]]] = {m: [] for m in moods.MOODS}
     for placement in placed:
+        breathe()
         if placement.mood in by_mood:
             by_mood[placement.mood].append((_order(placement), placement.track))
     return {

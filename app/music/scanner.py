@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.breathing import breathe
 from app.music import decode, library
 from app.music.analysis import ANALYSER_VERSION, Analysis, analyse_file
 from app.music.database import LibraryDatabase, Row, TrackRecord, path_key, record
@@ -192,6 +193,7 @@ class _Walker:
                 continue
             subfolders: list[str] = []
             for entry in entries:
+                breathe()
                 if self._full():
                     return
                 try:
@@ -319,6 +321,7 @@ def scan_library(
         analysed = 0
         tracks = 0
         for index, name in enumerate(paths):
+            breathe()
             if cancel.is_set():
                 break
             path = Path(name)

@@ -3,7 +3,10 @@ claims it; broken files fail with a reason; the engine plays, seeks and crossfad
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +148,17 @@ def test_a_broken_file_leaves_the_sounding_track_playing(engine: EngineOutput, t
     assert wait_until(lambda: any(e.path.name == "random.ogg" for e in engine.events()), 60.0)
     assert engine.busy()
     engine.stop()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("av") is None, reason="PyAV is not installed")
+def test_asking_which_formats_decode_does_not_import_pyav() -> None:
+    """Importing PyAV loads FFmpeg's libraries with the interpreter lock held; a scan asks at
+    its start, on its thread, while the window paints (a 120 ms stall): it looks, not imports."""
+    code = (
+        "import sys\n"
+        "from app.music import decode\n"
+        "assert '.m4a' in decode.decodable_suffixes()\n"
+        "assert 'av' not in sys.modules, 'PyAV was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
