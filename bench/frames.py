@@ -230,12 +230,19 @@ def make_webcam_frames(
     return frames
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    """Write ``frames`` (BGR) to an .mp4 (mp4v codec, which OpenCV's wheels can always write)."""
+def write_video(
+    path: Path, frames: list[np.ndarray], fps: float = 10.0, raw: bool = False
+) -> Path:
+    """Write ``frames`` (BGR) to an .mp4 (mp4v codec, which OpenCV's wheels can always write);
+    ``raw``: uncompressed frames in an .avi instead, which stand in for a webcam's (a grab is a
+    read of the frame, with nothing to decompress, as a camera's is a buffer dequeued)."""
     if not frames:
         raise ValueError("no frames to write")
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    fourcc = 0 if raw else cv2.VideoWriter_fourcc(*"mp4v")
+    if raw:
+        path = path.with_suffix(".avi")
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
     if not writer.isOpened():
         raise OSError(f"cannot write a video to {path}")
     try:

@@ -376,6 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         "listener swaying in front of a wall, away 2 s in 10 (bench/frames.py)",
     )
     parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="uncompressed frames (an .avi): a webcam's cost, a grab with nothing to decompress",
+    )
+    parser.add_argument(
         "--budget",
         type=int,
         default=0,
@@ -399,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.clip == "webcam"
             else bench_frames.make_benchmark_frames(300)
         )
-        video = bench_frames.write_video(Path(tmp) / "clip.mp4", frames, fps=30.0)
+        video = bench_frames.write_video(Path(tmp) / "clip.mp4", frames, fps=30.0, raw=args.raw)
         print(f"default rate {args.rate:g}/s for {args.seconds:g} s ...", file=sys.stderr)
         default = run_worker(video, args.rate, args.seconds, args.threads, args.detector)
         print(f"rate unlimited for {args.seconds / 2:g} s ...", file=sys.stderr)

@@ -594,6 +594,49 @@ def test_a_track_moved_from_a_terminal_moves_in_the_playlist_that_plays(
         rig.session.stop()
 
 
+def test_the_scan_starts_when_the_start_up_read_has_ended() -> None:
+    """A walk of 20,000 files beside the read of their tags, while the music starts, held the
+    window up to 50 ms: the scan waits for the start-up read (and shows, and can be cancelled,
+    meanwhile)."""
+    from app.music.scanner import ScanProgress
+
+    held = HeldTasks()
+    scans: list[FakeScan] = []
+
+    def factory(settings: Settings, on_progress: Any, on_done: Any) -> FakeScan:
+        scans.append(FakeScan(settings, on_progress, on_done))
+        return scans[-1]
+
+    rig = Rig(scan_factory=factory, library_factory=lambda s: playlists(), run_task=held)
+    rig.session.start()
+    try:
+        held.finish(0)  # the model
+        assert len(held.tasks) == 2  # the library read, on its way
+        assert scans == [] and rig.session.scanning
+        assert rig.session.view().scan is not None
+        assert rig.session.view().scan.text() == "Looking for music…"
+        held.finish(1)
+        scans[0].on_progress(ScanProgress("finding", 2500, 0))
+        rig.session.poll()
+        assert rig.session.view().scan.text() == "Looking for music: 2,500 files so far"
+        assert len(scans) == 1 and scans[0].started
+        scans[0].finish()
+        rig.session.poll()
+        assert not rig.session.scanning
+        # new folders: the same order; cancelled before it began, it never begins
+        new = Settings()
+        new.music.playlist_folders = ["/elsewhere"]
+        rig.session.apply_settings(new)
+        assert len(scans) == 1 and rig.session.scanning
+        assert rig.session.cancel_scan() and not rig.session.scanning
+        assert rig.session.view().scan is None
+        assert any("cancelled before it began" in n for n in rig.events.of("notice"))
+        held.finish(len(held.tasks) - 1)
+        assert len(scans) == 1
+    finally:
+        rig.session.stop()
+
+
 def test_the_end_of_a_scan_reads_the_library_once(tmp_path: Path) -> None:
     """The scan wrote the database; its end reads the library again -- once: the watch for
     other programs' changes must not take the scan's own writes for one (a second read of

@@ -53,6 +53,8 @@ class ScanProgress:
     def text(self) -> str:
         """The sentence for people: "Listening to your library: 312 of 2,000"."""
         if self.phase == "finding":
+            if not self.done:
+                return "Looking for music…"
             return f"Looking for music: {self.done:,} files so far"
         if self.phase == "done":
             return f"Library ready: {self.total:,} tracks"
