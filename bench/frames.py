@@ -230,9 +230,7 @@ def make_webcam_frames(
     return frames
 
 
-def write_video(
-    path: Path, frames: list[np.ndarray], fps: float = 10.0, raw: bool = False
-) -> Path:
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, raw: bool = False) -> Path:
     """Write ``frames`` (BGR) to an .mp4 (mp4v codec, which OpenCV's wheels can always write);
     ``raw``: uncompressed frames in an .avi instead, which stand in for a webcam's (a grab is a
     read of the frame, with nothing to decompress, as a camera's is a buffer dequeued)."""
