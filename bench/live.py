@@ -76,6 +76,69 @@ class Result:
         return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
+def bgr_to_yuyv(frame: Any) -> Any:
+    """A BGR frame as a UVC webcam sends it: YUYV 4:2:2 (Y0 U Y1 V), 2 bytes a pixel."""
+    import cv2
+    import numpy as np
+
+    yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV)
+    packed = np.empty((*frame.shape[:2], 2), np.uint8)
+    packed[:, :, 0] = yuv[:, :, 0]
+    packed[:, 0::2, 1] = yuv[:, 0::2, 1]
+    packed[:, 1::2, 1] = yuv[:, 0::2, 2]
+    return packed
+
+
+class CameraStandIn:
+    """A webcam as the capture worker sees one, from frames kept in memory: live (``fps`` None,
+    read as fast as frames come), ``grab()`` waits for the camera's next frame and takes its
+    buffer (YUYV, as a UVC webcam sends 640x480), ``retrieve()`` converts it to BGR as OpenCV's
+    V4L2 backend does. Asked for a lower rate (``hint_rate``, which the worker calls) it runs
+    at what ``camera_fps_for`` asks for; ``fixed_fps`` is a camera that ignores the request.
+    ``buffers``: the frames, each already ``bgr_to_yuyv``'s."""
+
+    fps: float | None = None
+
+    def __init__(self, buffers: list[Any], fixed_fps: float | None = None) -> None:
+        self.name = "camera stand-in"
+        self._buffers = buffers
+        self.camera_fps = fixed_fps or 30.0
+        self._fixed = fixed_fps is not None
+        self._next = 0.0
+        self._index = -1
+
+    def hint_rate(self, analyses_per_s: float) -> None:
+        from app.vision.camera import camera_fps_for
+
+        if not self._fixed:
+            self.camera_fps = camera_fps_for(analyses_per_s)
+
+    def open(self) -> None:
+        self._next = time.monotonic()
+
+    def grab(self) -> bool:
+        wait = self._next - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._next = max(self._next + 1.0 / self.camera_fps, time.monotonic() - 0.5)
+        # the scene moves on at 30 fps whatever rate the camera was asked for
+        self._index += round(30.0 / self.camera_fps)
+        return True
+
+    def retrieve(self) -> Any:
+        import cv2
+
+        buffer = self._buffers[self._index % len(self._buffers)]
+        return cv2.cvtColor(buffer, cv2.COLOR_YUV2BGR_YUYV)
+
+    def read(self) -> Any:
+        self.grab()
+        return self.retrieve()
+
+    def close(self) -> None:
+        pass
+
+
 class NoAnalysis:
     """An analyser that reads nothing: what the video alone costs (grab, decode, pacing)."""
 
@@ -84,13 +147,15 @@ class NoAnalysis:
 
 
 def run_worker(
-    video: Path,
+    video: Path | list[Any],
     rate: float,
     seconds: float,
     threads: int,
     detector: str = "",
     analyse: bool = True,
+    fixed_fps: float | None = None,
 ) -> Result:
+    """The worker on ``video`` (a file), or on a ``CameraStandIn`` of these YUYV buffers."""
     from app.vision.analyzer import build_analyzer
     from app.vision.detector_registry import build_detector
 
@@ -105,9 +170,14 @@ def run_worker(
         with lock:
             latencies.append(done - reading.time)
 
-    worker = CaptureWorker(
-        lambda: open_source(str(video), loop=True), analyzer, rate=rate, on_reading=on_reading
-    )
+    def source() -> Any:
+        if isinstance(video, list):
+            stand_in = CameraStandIn(video, fixed_fps)
+            stand_in.open()
+            return stand_in
+        return open_source(str(video), loop=True)
+
+    worker = CaptureWorker(source, analyzer, rate=rate, on_reading=on_reading)
     process = psutil.Process()
     worker.start()
     time.sleep(1.0)  # warm up: model session, first decode
@@ -376,6 +446,15 @@ def main(argv: list[str] | None = None) -> int:
         "listener swaying in front of a wall, away 2 s in 10 (bench/frames.py)",
     )
     parser.add_argument(
+        "--camera",
+        nargs="?",
+        const="hinted",
+        choices=("hinted", "30"),
+        help="a webcam stand-in instead of a video file: YUYV frames in memory, grab takes a "
+        "buffer, retrieve converts it; 'hinted' (default) runs at the rate the worker asks for "
+        "(15 fps for 10 analyses/s), '30' is a camera that ignores it",
+    )
+    parser.add_argument(
         "--raw",
         action="store_true",
         help="uncompressed frames (an .avi): a webcam's cost, a grab with nothing to decompress",
@@ -404,13 +483,23 @@ def main(argv: list[str] | None = None) -> int:
             if args.clip == "webcam"
             else bench_frames.make_benchmark_frames(300)
         )
-        video = bench_frames.write_video(Path(tmp) / "clip.mp4", frames, fps=30.0, raw=args.raw)
+        fixed = 30.0 if args.camera == "30" else None
+        if args.camera:
+            video: Path | list[Any] = [bgr_to_yuyv(f) for f in frames]
+        else:
+            video = bench_frames.write_video(Path(tmp) / "clip.mp4", frames, fps=30.0, raw=args.raw)
         print(f"default rate {args.rate:g}/s for {args.seconds:g} s ...", file=sys.stderr)
-        default = run_worker(video, args.rate, args.seconds, args.threads, args.detector)
+        default = run_worker(
+            video, args.rate, args.seconds, args.threads, args.detector, True, fixed
+        )
         print(f"rate unlimited for {args.seconds / 2:g} s ...", file=sys.stderr)
-        unlimited = run_worker(video, 1000.0, args.seconds / 2, args.threads, args.detector)
+        unlimited = run_worker(
+            video, 1000.0, args.seconds / 2, args.threads, args.detector, True, fixed
+        )
         print(f"the video alone for {args.seconds / 2:g} s ...", file=sys.stderr)
-        video_only = run_worker(video, args.rate, args.seconds / 2, args.threads, analyse=False)
+        video_only = run_worker(
+            video, args.rate, args.seconds / 2, args.threads, analyse=False, fixed_fps=fixed
+        )
     body = table(default, unlimited, video_only)
     print(body)
     if args.write:

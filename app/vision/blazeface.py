@@ -26,7 +26,7 @@ import numpy as np
 
 from app import paths
 from app.errors import UserError
-from app.vision.detector import TrackingDetector, clip_box, overlaps
+from app.vision.detector import REUSE_MAX, TrackingDetector, clip_box, overlaps
 from app.vision.onnx_session import OnnxSession
 from app.vision.reading import Box
 
@@ -208,7 +208,9 @@ class BlazeFaceDetector(TrackingDetector):
     frame every ``full_every`` analyses, when the largest face is lost and when the frame size
     changes. While nobody is tracked, a frame whose 80x60 thumbnail is the same still scene as
     the last faceless whole search (as :class:`~app.vision.detector.HaarFaceDetector` decides)
-    is not searched again, up to ``full_every`` frames. Leave it off for unrelated stills.
+    is not searched again, up to ``full_every`` frames. A tracked face that has not moved keeps
+    its box without a search up to ``reuse_max`` analyses in a row (``TrackingDetector``). Leave
+    it off for unrelated stills.
     """
 
     def __init__(
@@ -218,11 +220,12 @@ class BlazeFaceDetector(TrackingDetector):
         track: bool = False,
         full_every: int = 20,
         max_tracked: int = 4,
+        reuse_max: int = REUSE_MAX,
         folder: Path | None = None,
     ) -> None:
         self.min_score = min_score
         self.candidate_score = candidate_score
-        self._init_tracking(track, full_every, max_tracked)
+        self._init_tracking(track, full_every, max_tracked, reuse_max)
         self._whole = BlazeFaceModel(BACK, folder)
         self._near = BlazeFaceModel(FRONT, folder)
         self.quick_hits = 0  # whole-frame searches the short-range model answered alone

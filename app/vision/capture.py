@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from app.errors import UserError
@@ -178,6 +179,10 @@ class CaptureWorker:
         return None if slot is None else slot.frame
 
     def start(self) -> None:
+        # OpenCV's own thread pool splits a 640x480 conversion or a face-sized resize over the
+        # cores and its idle workers spin between jobs: 0.7 % of a core at 10 analyses a second
+        # for nothing (bench/live.py --camera). One thread for the whole process.
+        cv2.setNumThreads(1)
         self._grab_thread.start()
         self._analysis_thread.start()
 

@@ -120,6 +120,25 @@ def load_ensemble_card(path: Path | str) -> EnsembleCard:
     )
 
 
+def _crop_key(card: ModelCard) -> tuple[object, ...]:
+    """What a card's crop depends on: two cards with the same key crop a face alike."""
+    return (
+        card.input_height,
+        card.input_width,
+        card.channels,
+        card.layout,
+        card.colour,
+        card.scale,
+        card.offset,
+        card.crop_margin,
+        card.square,
+        card.crop_offset_px,
+        card.pad_px,
+        card.pad_fill,
+        card.resize,
+    )
+
+
 class EnsembleClassifier:
     """Several :class:`ExpressionModel` s combined as the ensemble card says."""
 
@@ -133,6 +152,7 @@ class EnsembleClassifier:
         self._bounds = np.cumsum([0, *sizes]).tolist()
         self._weights = np.array([m.weight for m in ensemble.members], np.float32)
         self._bias = np.array(ensemble.bias, np.float32)
+        self._crop_keys = [_crop_key(m.card) for m in members]
         attribution = "; ".join(m.card.attribution for m in members if m.card.attribution)
         self._card = ModelCard(
             name=ensemble.name,
@@ -163,8 +183,16 @@ class EnsembleClassifier:
         return flat.reshape(1, -1, 1)
 
     def crop(self, frame_bgr: np.ndarray, box: Box) -> Float32Array:
-        """Every member's input for the face in ``box``, each cropped as its own card says."""
-        return self._join([m.crop(frame_bgr, box) for m in self._members])
+        """Every member's input for the face in ``box``, each cropped as its own card says
+        (once for members whose cards crop alike: both Xceptions take fer's 64x64 grey crop)."""
+        made: dict[tuple[object, ...], Float32Array] = {}
+        parts = []
+        for member, key in zip(self._members, self._crop_keys, strict=True):
+            part = made.get(key)
+            if part is None:
+                part = made[key] = member.crop(frame_bgr, box)
+            parts.append(part)
+        return self._join(parts)
 
     def preprocess(self, face: np.ndarray) -> Float32Array:
         """Every member's input for an image that already is the face (resized as its card says)."""

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from app.errors import UserError
-from app.vision.detector import HaarFaceDetector, TrackingDetector, clip_box
+from app.vision.detector import REUSE_MAX, HaarFaceDetector, TrackingDetector, clip_box
 from app.vision.reading import Box
 
 # The face width (pixels) in the crop searched around a tracked face: YuNet finds faces from
@@ -61,12 +61,13 @@ class YuNetFaceDetector(TrackingDetector):
         track: bool = False,
         full_every: int = 20,
         max_tracked: int = 4,
+        reuse_max: int = REUSE_MAX,
     ) -> None:
         self._detect = _detector()
         self.detect_width = detect_width
         self.confident = confident
         self.min_confidence = min_confidence
-        self._init_tracking(track, full_every, max_tracked)
+        self._init_tracking(track, full_every, max_tracked, reuse_max)
         self._eyes: HaarFaceDetector | None = None
 
     def _run(self, image: np.ndarray) -> list[tuple[int, int, int, int, int]]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.errors import UserError
-from app.vision.detector import Candidate, HaarFaceDetector, choose_face
+from app.vision.detector import REUSE_MAX, Candidate, HaarFaceDetector, choose_face
 from app.vision.reading import Box
 from app.vision.yunet import YuNetFaceDetector
 from tests.media import (
@@ -274,3 +274,72 @@ def test_a_lighting_change_is_no_still_scene() -> None:
     detector.detect(room)
     assert detector.full_searches == 3
     assert HaarFaceDetector().still_frames == 0  # and nothing of this without tracking
+
+
+# --- between searches a tracked face is followed by template matching ---------------------
+
+
+class CountingHaar(HaarFaceDetector):
+    def __init__(self, **options: object) -> None:
+        super().__init__(track=True, **options)  # type: ignore[arg-type]
+        self.near_searches = 0
+
+    def _search_near(self, frame_bgr: np.ndarray, last: Box) -> Box | None:
+        self.near_searches += 1
+        return super()._search_near(frame_bgr, last)
+
+
+def _noisy(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The same scene as a camera's next frame: fresh sensor noise (sigma 3)."""
+    return np.clip(frame + rng.normal(0.0, 3.0, frame.shape), 0, 255).astype(np.uint8)
+
+
+def test_a_still_face_is_followed_between_searches() -> None:
+    frame, truth = face_on_background("brick", 120, (300, 220))
+    rng = np.random.default_rng(5)
+    detector = CountingHaar(reuse_max=2)
+    boxes = [detector.detect(_noisy(frame, rng)) for _ in range(13)]
+    assert all(len(b) == 1 and iou(b[0], truth) > 0.5 for b in boxes)
+    # analysis 1 searches the whole frame; then each search is followed by two follows
+    assert detector.full_searches == 1
+    assert detector.near_searches == 4 and detector.reused == 8
+    assert boxes[1] == boxes[0] and boxes[2] == boxes[0]  # it did not move: nor does its box
+    # off: a search at every analysis
+    plain = CountingHaar(reuse_max=0)
+    for _ in range(13):
+        plain.detect(_noisy(frame, rng))
+    assert plain.near_searches == 12 and plain.reused == 0
+    # the default: REUSE_MAX follows after each search
+    default = CountingHaar()
+    for _ in range(1 + 3 * (REUSE_MAX + 1)):
+        default.detect(_noisy(frame, rng))
+    assert default.near_searches == 3 and default.reused == 3 * REUSE_MAX
+
+
+def test_a_swaying_face_is_followed_as_closely_as_searched() -> None:
+    rng = np.random.default_rng(6)
+    following, searching = CountingHaar(reuse_max=2), CountingHaar(reuse_max=0)
+    for step in range(15):  # 4 px an analysis one way, then back: a swaying listener
+        x = 260 + 4 * (step if step < 8 else 16 - step)
+        frame, truth = face_on_background("brick", 120, (x, 220))
+        seen = _noisy(frame, rng)
+        followed, searched = following.detect(seen), searching.detect(seen)
+        assert len(followed) == 1 and len(searched) == 1
+        assert iou(followed[0], searched[0]) > 0.85  # where the model itself puts it
+        assert iou(followed[0], truth) > iou(searched[0], truth) - 0.06
+    assert following.reused == 10 and following.near_searches == 4
+    assert searching.near_searches == 14
+
+
+def test_a_face_that_changed_is_searched_for_at_once() -> None:
+    """Following compares with the face at its last search: another face in its place, or the
+    face gone, is no match, and the model looks."""
+    rng = np.random.default_rng(7)
+    detector = CountingHaar(reuse_max=2)
+    frame, _truth = face_on_background("brick", 120, (300, 220))
+    detector.detect(_noisy(frame, rng))
+    detector.detect(_noisy(frame, rng))
+    assert detector.reused == 1
+    gone = background("brick")
+    assert detector.detect(_noisy(gone, rng)) == []
+    assert detector.reused == 1  # not followed into the empty wall

@@ -101,6 +101,24 @@ def test_crop_and_mirror_go_member_by_member(ensemble: EnsembleClassifier) -> No
     assert EXPRESSIONS[int(p.argmax())] == "happy"  # she smiles
 
 
+def test_members_that_crop_alike_share_one_crop(
+    ensemble: EnsembleClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both Xceptions take fer's 64x64 grey crop: it is made once (face-api's 112x112 RGB is
+    its own), and the input is the same as each member's own crop (test above)."""
+    calls: list[str] = []
+    for member in ensemble.members:
+        real = member.crop
+
+        def counted(frame: np.ndarray, box: Box, real=real, name=member.card.name) -> np.ndarray:
+            calls.append(name)
+            return real(frame, box)
+
+        monkeypatch.setattr(member, "crop", counted)
+    ensemble.crop(_astronaut_bgr(), ASTRONAUT_FACE)
+    assert sorted(calls) == ["emotion_faceapi", "emotion_minixception"]
+
+
 def test_a_replaced_member_is_refused(tmp_path: Path) -> None:
     raw = json.loads(CARD.read_text(encoding="utf-8"))
     for m in raw["members"]:
