@@ -75,7 +75,13 @@ EPS = 1e-7
 FAVOURED = "emotion_faceapi"
 # ms per face of each member on one thread (bench/classifier.py, docs/BENCHMARKS.md), doubled
 # with mirrors: fixed figures, so that the choice does not depend on the machine's load.
-COST_MS = {"emotion_minixception": 0.39, "emotion_bigxception": 1.06, "emotion_faceapi": 1.33}
+COST_MS = {
+    "emotion_minixception": 0.39,
+    "emotion_bigxception": 1.06,
+    "emotion_faceapi": 1.33,
+    # models/quantize_bigxception.py's 8-bit copy, which replaces it after the fit
+    "emotion_bigxception_int8": 0.5,
+}
 
 
 def read_split(data: Path, split: str) -> tuple[list[Path], np.ndarray]:
