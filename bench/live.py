@@ -384,7 +384,16 @@ def table(default: Result, unlimited: Result, video_only: Result | None = None) 
     return "\n".join(lines)
 
 
-def section(body: str, command: str, seconds: float) -> str:
+VIDEO_TEXT = "reading a 640x480, 30 fps video of the benchmark scenes (`bench/frames.py`) in a loop"
+CAMERA_TEXT = (
+    "reading a webcam stand-in (`CameraStandIn`: the clip's 640x480 frames as YUYV buffers in "
+    "memory, as a UVC webcam sends them; a grab takes the next buffer at the camera's pace, a "
+    "retrieve converts it to BGR as OpenCV's V4L2 backend does; the camera runs at the rate the "
+    "worker asks for, 15 fps for 10 analyses a second)"
+)
+
+
+def section(body: str, command: str, seconds: float, source_text: str = VIDEO_TEXT) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         model = next(
@@ -398,12 +407,11 @@ def section(body: str, command: str, seconds: float) -> str:
     return (
         f"{SECTION}\n\n"
         f"The capture worker (grab thread + analysis thread) with the bundled model (onnxruntime, "
-        f"1 thread) and the default face detector (BlazeFace), reading a 640x480, 30 fps video "
-        f"of the benchmark scenes (`bench/frames.py`) in a loop; {seconds:g} s per measurement "
-        f"after 1 s of warm-up. CPU share is the whole process (decode + analysis), psutil "
-        f"`cpu_times`. "
-        f"Dropped frames are by design: the video brings 30 frames a second, the worker analyses "
-        f"the newest one 10 times a second. The voter rows replay scripted readings at 10/s "
+        f"1 thread) and the default face detector (BlazeFace), {source_text}; {seconds:g} s per "
+        f"measurement after 1 s of warm-up. CPU share is the whole process (grab, decode and "
+        f"analysis), psutil `cpu_times`. "
+        f"Dropped frames are by design: the source brings more frames than the worker analyses "
+        f"(the newest one, 10 times a second). The voter rows replay scripted readings at 10/s "
         f"through `MoodVoter` with the default settings (window 2 s, margin 0.12, dwell 0.6 s); "
         f"flicker rows average 20 seeded minutes.\n\n"
         f"Latency here is from the moment the frame was read to the Reading: it includes the "
@@ -504,7 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if args.write:
         command = "python bench/live.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section(section(body, command.strip(), args.seconds))
+        source_text = CAMERA_TEXT if args.camera else VIDEO_TEXT
+        if args.clip == "webcam":
+            source_text = source_text.replace(
+                "of the benchmark scenes", "of the webcam clip (a listener swaying)"
+            ).replace("the clip's", "the webcam clip's (a listener swaying)")
+        write_section(section(body, command.strip(), args.seconds, source_text))
         print(f"wrote the {SECTION[3:]!r} section of {DOC}", file=sys.stderr)
     return 0
 
