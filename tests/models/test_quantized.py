@@ -32,25 +32,26 @@ def test_the_card_pins_the_file_and_the_ensemble_uses_it() -> None:
     assert INT8.stat().st_size < FLOAT.stat().st_size / 2  # 8-bit weights
 
 
-def _faces() -> list[np.ndarray]:
+def _faces() -> list[tuple[np.ndarray, Box]]:
     """The astronaut's face moved, scaled, turned and lit differently: 36 real inputs."""
     frame = astronaut_bgr()
-    faces = []
+    faces: list[tuple[np.ndarray, Box]] = []
     for dx in (-8, 0, 8):
         for scale in (0.9, 1.0, 1.15):
             for angle, gain in ((0, 1.0), (-12, 0.8), (12, 1.2), (0, 0.6)):
                 size = round(ASTRONAUT_FACE.w * scale)
                 box = Box(ASTRONAUT_FACE.x + dx, ASTRONAUT_FACE.y, size, size)
                 centre = (box.x + size / 2, box.y + size / 2)
-                turned = cv2.warpAffine(frame, cv2.getRotationMatrix2D(centre, angle, 1.0), (512, 512))
+                turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+                turned = cv2.warpAffine(frame, turn, (512, 512))
                 lit = np.clip(turned.astype(np.float32) * gain, 0, 255).astype(np.uint8)
                 faces.append((lit, box))
-    return faces  # type: ignore[return-value]
+    return faces
 
 
 def test_it_reads_faces_as_the_float_model_does() -> None:
     quantised, full = ExpressionModel.load(INT8), ExpressionModel.load(FLOAT)
-    items = [(full.crop(f, b), quantised.crop(f, b)) for f, b in _faces()]  # type: ignore[misc]
+    items = [(full.crop(f, b), quantised.crop(f, b)) for f, b in _faces()]
     a = full.predict(np.stack([x for x, _ in items]))
     b = quantised.predict(np.stack([y for _, y in items]))
     assert np.allclose(b.sum(axis=1), 1.0, atol=1e-3)
