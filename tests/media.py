@@ -155,6 +155,14 @@ def scene_video(path: Path, pattern: str, fps: float) -> Path:
     return write_video(path, [face if c == "F" else empty for c in pattern], fps)
 
 
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    inter = ix * iy
+    return inter / (a.area + b.area - inter)
+
+
 def fer_crop(image: np.ndarray, box: Box = ASTRONAUT_FACE, size: int = 48) -> np.ndarray:
     """A ``size`` x ``size`` grey face crop (saved as BGR), like the images of FER-style sets."""
     crop = image[box.y : box.y + box.h, box.x : box.x + box.w]
