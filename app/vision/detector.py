@@ -396,20 +396,10 @@ class HaarFaceDetector(TrackingDetector):
         """The face near ``last`` at about its size, or None: the cascade runs on a small crop
         around it, scaled so the face is :data:`TRACK_FACE_PX` wide. Only that crop is made grey
         (not the whole frame)."""
-        height, width = frame_bgr.shape[:2]
-        margin = round(last.w * 0.6)
-        x0, y0 = max(0, last.x - margin), max(0, last.y - margin)
-        x1, y1 = min(width, last.x + last.w + margin), min(height, last.y + last.h + margin)
-        if x1 - x0 < last.w // 2 or y1 - y0 < last.h // 2:
+        near = crop_near(frame_bgr, last, 0.6, TRACK_FACE_PX, grey=True)
+        if near is None:
             return None
-        k = TRACK_FACE_PX / max(last.w, 1)
-        roi = cv2.resize(
-            gray := _to_gray(frame_bgr[y0:y1, x0:x1]),
-            None,
-            fx=k,
-            fy=k,
-            interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
-        )
+        gray, roi = near.region, near.scaled
         if self.equalize:
             roi = cv2.equalizeHist(roi)
         lo, hi = round(TRACK_FACE_PX * 0.75), round(TRACK_FACE_PX * 1.35)
@@ -425,17 +415,8 @@ class HaarFaceDetector(TrackingDetector):
         )
         candidates = []
         for (x, y, w, h), weight in zip(boxes, np.ravel(weights), strict=True):
-            box = clip_box(
-                Box(
-                    x0 + round(float(x) / k),
-                    y0 + round(float(y) / k),
-                    round(float(w) / k),
-                    round(float(h) / k),
-                ),
-                width,
-                height,
-            )
-            local = Box(box.x - x0, box.y - y0, box.w, box.h)  # in the grey crop
+            box = near.to_frame(x, y, w, h)
+            local = Box(box.x - near.x0, box.y - near.y0, box.w, box.h)  # in the grey crop
             eyes = self.count_eyes(gray, local) if self._eyes is not None else -1
             candidates.append(Candidate(box, float(weight), eyes))
         kept = self._filter(candidates)
@@ -471,6 +452,51 @@ def clip_box(box: Box, width: int, height: int) -> Box:
     x0, y0 = max(0, box.x), max(0, box.y)
     x1, y1 = min(width, box.x + box.w), min(height, box.y + box.h)
     return Box(x0, y0, max(0, x1 - x0), max(0, y1 - y0))
+
+
+@dataclass(frozen=True)
+class NearCrop:
+    """The frame around a tracked face (``region``, grey when asked) and that region scaled by
+    ``k`` so the face is the searched size (``scaled``); ``to_frame`` takes a box found in
+    ``scaled`` back to frame pixels."""
+
+    region: np.ndarray
+    scaled: np.ndarray
+    x0: int
+    y0: int
+    k: float
+    frame_size: tuple[int, int]  # (width, height)
+
+    def to_frame(self, x: float, y: float, w: float, h: float) -> Box:
+        k = self.k
+        box = Box(
+            self.x0 + round(float(x) / k),
+            self.y0 + round(float(y) / k),
+            round(float(w) / k),
+            round(float(h) / k),
+        )
+        return clip_box(box, *self.frame_size)
+
+
+def crop_near(
+    frame: np.ndarray, last: Box, margin: float, face_px: int, grey: bool = False
+) -> NearCrop | None:
+    """The crop a tracking search looks in: ``last`` grown by ``margin`` of its width on every
+    side (inside the frame), scaled so the face is ``face_px`` wide; None when too little of it
+    is in the frame. Only that crop is converted and resized, never the whole frame."""
+    height, width = frame.shape[:2]
+    pad = round(last.w * margin)
+    x0, y0 = max(0, last.x - pad), max(0, last.y - pad)
+    x1, y1 = min(width, last.x + last.w + pad), min(height, last.y + last.h + pad)
+    if x1 - x0 < last.w // 2 or y1 - y0 < last.h // 2:
+        return None
+    k = face_px / max(last.w, 1)
+    region = frame[y0:y1, x0:x1]
+    if grey:
+        region = _to_gray(region)
+    interpolation = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(region, None, fx=k, fy=k, interpolation=interpolation)
+    return NearCrop(region, scaled, x0, y0, k, (width, height))
 
 
 def choose_face(

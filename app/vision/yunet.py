@@ -16,7 +16,13 @@ import cv2
 import numpy as np
 
 from app.errors import UserError
-from app.vision.detector import REUSE_MAX, HaarFaceDetector, TrackingDetector, clip_box
+from app.vision.detector import (
+    REUSE_MAX,
+    HaarFaceDetector,
+    TrackingDetector,
+    clip_box,
+    crop_near,
+)
 from app.vision.reading import Box
 
 # The face width (pixels) in the crop searched around a tracked face: YuNet finds faces from
@@ -111,27 +117,12 @@ class YuNetFaceDetector(TrackingDetector):
     def _search_near(self, frame_bgr: np.ndarray, last: Box) -> Box | None:
         """The face near ``last`` at about its size: YuNet on a small crop around it, scaled so
         the face is :data:`TRACK_FACE_PX` wide (only that crop is resized, nothing else)."""
-        height, width = frame_bgr.shape[:2]
-        margin = round(last.w * 0.5)
-        x0, y0 = max(0, last.x - margin), max(0, last.y - margin)
-        x1, y1 = min(width, last.x + last.w + margin), min(height, last.y + last.h + margin)
-        if x1 - x0 < last.w // 2 or y1 - y0 < last.h // 2:
+        near = crop_near(frame_bgr, last, 0.5, TRACK_FACE_PX)
+        if near is None:
             return None
-        k = TRACK_FACE_PX / max(last.w, 1)
-        roi = cv2.resize(
-            frame_bgr[y0:y1, x0:x1],
-            None,
-            fx=k,
-            fy=k,
-            interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
-        )
         best: tuple[float, Box] | None = None
-        for x, y, w, h, confidence in self._run(roi):
-            box = clip_box(
-                Box(x0 + round(x / k), y0 + round(y / k), round(w / k), round(h / k)),
-                width,
-                height,
-            )
+        for x, y, w, h, confidence in self._run(near.scaled):
+            box = near.to_frame(x, y, w, h)
             if not 0.6 * last.w <= box.w <= 1.6 * last.w:
                 continue
             if not self._accept(frame_bgr, box, confidence):
