@@ -208,9 +208,9 @@ class BlazeFaceDetector(TrackingDetector):
     frame every ``full_every`` analyses, when the largest face is lost and when the frame size
     changes. While nobody is tracked, a frame whose 80x60 thumbnail is the same still scene as
     the last faceless whole search (as :class:`~app.vision.detector.HaarFaceDetector` decides)
-    is not searched again, up to ``full_every`` frames. A tracked face that has not moved keeps
-    its box without a search up to ``reuse_max`` analyses in a row (``TrackingDetector``). Leave
-    it off for unrelated stills.
+    is not searched again, up to ``full_every`` frames. Between searches a tracked face is
+    followed by template matching, up to ``reuse_max`` analyses in a row (``TrackingDetector``).
+    Leave it off for unrelated stills.
     """
 
     def __init__(
