@@ -14,6 +14,7 @@ ensemble like any other :class:`~app.vision.classifier.ExpressionClassifier`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -120,22 +121,20 @@ def load_ensemble_card(path: Path | str) -> EnsembleCard:
     )
 
 
-def _crop_key(card: ModelCard) -> tuple[object, ...]:
-    """What a card's crop depends on: two cards with the same key crop a face alike."""
-    return (
-        card.input_height,
-        card.input_width,
-        card.channels,
-        card.layout,
-        card.colour,
-        card.scale,
-        card.offset,
-        card.crop_margin,
-        card.square,
-        card.crop_offset_px,
-        card.pad_px,
-        card.pad_fill,
-        card.resize,
+def _crop_key(card: ModelCard) -> ModelCard:
+    """What a card's crop depends on: the card without the fields that say nothing about the
+    crop (name, labels, output, provenance). Two cards with the same key crop a face alike; a
+    field added to cards later counts as part of the crop until it is listed here."""
+    return dataclasses.replace(
+        card,
+        name="",
+        labels=(),
+        output="",
+        source="",
+        licence="",
+        attribution="",
+        sha256="",
+        description="",
     )
 
 
@@ -185,7 +184,7 @@ class EnsembleClassifier:
     def crop(self, frame_bgr: np.ndarray, box: Box) -> Float32Array:
         """Every member's input for the face in ``box``, each cropped as its own card says
         (once for members whose cards crop alike: both Xceptions take fer's 64x64 grey crop)."""
-        made: dict[tuple[object, ...], Float32Array] = {}
+        made: dict[ModelCard, Float32Array] = {}
         parts = []
         for member, key in zip(self._members, self._crop_keys, strict=True):
             part = made.get(key)
