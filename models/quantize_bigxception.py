@@ -22,7 +22,6 @@ file (the ensemble card pins its sha256).
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import random
@@ -34,6 +33,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fit_ensemble import read_split  # noqa: E402
 
 from app.commands.analyze import read_image  # noqa: E402
 from app.vision.onnx_model import ExpressionModel  # noqa: E402
@@ -47,10 +50,8 @@ SEED = 13
 
 def calibration_faces(data: Path, count: int, seed: int) -> list[Path]:
     """``count`` faces of FER2013's training split (fit.csv), drawn with ``seed``."""
-    with (data / "fit.csv").open(newline="", encoding="utf-8") as handle:
-        rows = [row[0] for row in csv.reader(handle) if row and row[0] != "path"]
-    picked = random.Random(seed).sample(sorted(rows), count)
-    return [data / name for name in picked]
+    paths, _labels = read_split(data, "fit")
+    return random.Random(seed).sample(sorted(paths), count)
 
 
 def quantise(source: Path, faces: list[Path], out: Path) -> None:
